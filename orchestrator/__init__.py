@@ -1,0 +1,1 @@
+"""Support-agent orchestrator: the inbox daemon (gatekeeper, router, category agents over MCP) and its CLI."""

@@ -1,0 +1,320 @@
+"""Every GraphQL operation the Shopify client sends, in one place so tests can validate them all against the schema."""
+
+from __future__ import annotations
+
+MONEY = "amount currencyCode"
+
+ORDER_FIELDS = f"""
+fragment OrderFields on Order {{
+  id
+  name
+  email
+  createdAt
+  processedAt
+  cancelledAt
+  cancelReason
+  closed
+  closedAt
+  displayFinancialStatus
+  displayFulfillmentStatus
+  returnStatus
+  statusPageUrl
+  currencyCode
+  customerLocale
+  totalPriceSet {{ shopMoney {{ {MONEY} }} }}
+  subtotalPriceSet {{ shopMoney {{ {MONEY} }} }}
+  totalShippingPriceSet {{ shopMoney {{ {MONEY} }} }}
+  totalTaxSet {{ shopMoney {{ {MONEY} }} }}
+  totalDiscountsSet {{ shopMoney {{ {MONEY} }} }}
+  totalRefundedSet {{ shopMoney {{ {MONEY} }} }}
+  customer {{
+    id
+    displayName
+    defaultEmailAddress {{ emailAddress }}
+    numberOfOrders
+    amountSpent {{ {MONEY} }}
+    tags
+  }}
+  shippingAddress {{ name city provinceCode zip countryCodeV2 }}
+  lineItems(first: 30) {{
+    nodes {{
+      title
+      variantTitle
+      sku
+      quantity
+      currentQuantity
+      unfulfilledQuantity
+      originalUnitPriceSet {{ shopMoney {{ {MONEY} }} }}
+    }}
+  }}
+  fulfillments(first: 10) {{
+    name
+    status
+    displayStatus
+    createdAt
+    inTransitAt
+    deliveredAt
+    estimatedDeliveryAt
+    trackingInfo(first: 5) {{ company number url }}
+    fulfillmentLineItems(first: 20) {{ nodes {{ quantity lineItem {{ title variantTitle }} }} }}
+  }}
+  refunds(first: 10) {{ createdAt note totalRefundedSet {{ shopMoney {{ {MONEY} }} }} }}
+  returns(first: 10) {{ nodes {{ name status createdAt closedAt }} }}
+}}
+"""
+
+ORDER_BY_NAME = (
+    """
+query OrderByName($query: String!) {
+  orders(first: 5, query: $query) {
+    nodes { ...OrderFields }
+  }
+}
+"""
+    + ORDER_FIELDS
+)
+
+ORDERS_BY_EMAIL = f"""
+query OrdersByEmail($query: String!, $first: Int!) {{
+  orders(first: $first, query: $query, sortKey: PROCESSED_AT, reverse: true) {{
+    nodes {{
+      name
+      email
+      customer {{ defaultEmailAddress {{ emailAddress }} }}
+      processedAt
+      cancelledAt
+      displayFinancialStatus
+      displayFulfillmentStatus
+      returnStatus
+      statusPageUrl
+      totalPriceSet {{ shopMoney {{ {MONEY} }} }}
+      lineItems(first: 10) {{ nodes {{ title variantTitle quantity }} }}
+      fulfillments(first: 5) {{ displayStatus trackingInfo(first: 3) {{ company number url }} }}
+    }}
+  }}
+}}
+"""
+
+CUSTOMER_PROFILE = f"""
+query CustomerProfile($email: String!) {{
+  customerByIdentifier(identifier: {{ emailAddress: $email }}) {{
+    id
+    displayName
+    firstName
+    lastName
+    defaultEmailAddress {{ emailAddress }}
+    locale
+    state
+    verifiedEmail
+    createdAt
+    tags
+    numberOfOrders
+    amountSpent {{ {MONEY} }}
+    statistics {{ rfmGroup predictedSpendTier }}
+    lastOrder {{ name processedAt }}
+    firstOrders: orders(first: 1, sortKey: PROCESSED_AT) {{ nodes {{ name processedAt }} }}
+  }}
+}}
+"""
+
+VARIANT_FIELDS = """
+fragment VariantFields on ProductVariant {
+  id
+  title
+  sku
+  price
+  compareAtPrice
+  availableForSale
+  inventoryQuantity
+  inventoryPolicy
+  selectedOptions { name value }
+  inventoryItem {
+    tracked
+    inventoryLevels(first: 10) @include(if: $withLocations) {
+      nodes { location { name } quantities(names: ["available"]) { name quantity } }
+    }
+  }
+}
+"""
+
+PRODUCT_FIELDS = f"""
+fragment ProductFields on Product {{
+  id
+  title
+  handle
+  status
+  vendor
+  productType
+  tags
+  onlineStoreUrl
+  description(truncateAt: 600)
+  tracksInventory
+  totalInventory
+  priceRangeV2 {{ minVariantPrice {{ {MONEY} }} maxVariantPrice {{ {MONEY} }} }}
+  metafields(namespace: "custom", first: 25) {{ nodes {{ key type value }} }}
+  variants(first: 50) {{ nodes {{ ...VariantFields }} }}
+}}
+"""
+
+PRODUCTS_SEARCH = (
+    """
+query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!) {
+  products(first: $first, query: $query) {
+    nodes { ...ProductFields }
+  }
+}
+"""
+    + PRODUCT_FIELDS
+    + VARIANT_FIELDS
+)
+
+PRODUCT_BY_HANDLE = (
+    """
+query ProductByHandle($handle: String!, $withLocations: Boolean!) {
+  productByIdentifier(identifier: { handle: $handle }) { ...ProductFields }
+}
+"""
+    + PRODUCT_FIELDS
+    + VARIANT_FIELDS
+)
+
+PRODUCT_BY_ID = (
+    """
+query ProductById($id: ID!, $withLocations: Boolean!) {
+  product(id: $id) { ...ProductFields }
+}
+"""
+    + PRODUCT_FIELDS
+    + VARIANT_FIELDS
+)
+
+DISCOUNT_COMMON = """
+  title
+  status
+  summary
+  startsAt
+  endsAt
+  discountClasses
+"""
+
+_APP_COMMON = """
+  title
+  status
+  startsAt
+  endsAt
+  discountClasses
+"""
+
+_MINIMUM = f"""
+  minimumRequirement {{
+    __typename
+    ... on DiscountMinimumQuantity {{ greaterThanOrEqualToQuantity }}
+    ... on DiscountMinimumSubtotal {{ greaterThanOrEqualToSubtotal {{ {MONEY} }} }}
+  }}
+"""
+
+_GETS = f"""
+  customerGets {{
+    value {{
+      __typename
+      ... on DiscountPercentage {{ percentage }}
+      ... on DiscountAmount {{ amount {{ {MONEY} }} appliesOnEachItem }}
+    }}
+  }}
+"""
+
+_CODE_LIMITS = """
+  usageLimit
+  asyncUsageCount
+  appliesOncePerCustomer
+"""
+
+CODE_DISCOUNT_FIELDS = f"""
+fragment CodeDiscountFields on DiscountCode {{
+  __typename
+  ... on DiscountCodeBasic {{ {DISCOUNT_COMMON} {_MINIMUM} {_GETS} {_CODE_LIMITS} tags }}
+  ... on DiscountCodeFreeShipping {{
+    {DISCOUNT_COMMON} {_MINIMUM} {_CODE_LIMITS} tags maximumShippingPrice {{ {MONEY} }}
+  }}
+  ... on DiscountCodeBxgy {{ {DISCOUNT_COMMON} {_GETS} {_CODE_LIMITS} tags }}
+  ... on DiscountCodeApp {{ {_APP_COMMON} {_CODE_LIMITS} tags }}
+}}
+"""
+
+DISCOUNT_BY_CODE = (
+    """
+query DiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) {
+    id
+    codeDiscount { ...CodeDiscountFields }
+  }
+}
+"""
+    + CODE_DISCOUNT_FIELDS
+)
+
+ACTIVE_DISCOUNTS = (
+    f"""
+query ActiveDiscounts($first: Int!) {{
+  discountNodes(first: $first, query: "status:active") {{
+    nodes {{
+      id
+      discount {{
+        __typename
+        ... on DiscountAutomaticBasic {{ {DISCOUNT_COMMON} {_MINIMUM} {_GETS} }}
+        ... on DiscountAutomaticFreeShipping {{ {DISCOUNT_COMMON} {_MINIMUM} maximumShippingPrice {{ {MONEY} }} }}
+        ... on DiscountAutomaticBxgy {{ {DISCOUNT_COMMON} {_GETS} }}
+        ... on DiscountAutomaticApp {{ {_APP_COMMON} }}
+        ... on DiscountCodeBasic {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeFreeShipping {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeBxgy {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeApp {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+)
+
+SHOP_POLICIES = """
+query ShopPolicies {
+  shop {
+    name
+    primaryDomain { url host }
+    shopPolicies { type title body url updatedAt }
+  }
+}
+"""
+
+SHOP_INFO = """
+query ShopInfo {
+  shop {
+    name
+    myshopifyDomain
+    primaryDomain { url host }
+    currencyCode
+    contactEmail
+  }
+}
+"""
+
+ACCESS_SCOPES = """
+query AccessScopes {
+  currentAppInstallation { accessScopes { handle } }
+}
+"""
+
+ALL_OPERATIONS: dict[str, str] = {
+    "OrderByName": ORDER_BY_NAME,
+    "OrdersByEmail": ORDERS_BY_EMAIL,
+    "CustomerProfile": CUSTOMER_PROFILE,
+    "ProductsSearch": PRODUCTS_SEARCH,
+    "ProductByHandle": PRODUCT_BY_HANDLE,
+    "ProductById": PRODUCT_BY_ID,
+    "DiscountByCode": DISCOUNT_BY_CODE,
+    "ActiveDiscounts": ACTIVE_DISCOUNTS,
+    "ShopPolicies": SHOP_POLICIES,
+    "ShopInfo": SHOP_INFO,
+    "AccessScopes": ACCESS_SCOPES,
+}
+"""Operation name -> document. The client sends only these; the schema tests validate each one."""
