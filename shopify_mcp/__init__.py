@@ -1,1 +1,69 @@
-"""Shopify MCP server: Admin GraphQL lookups (orders, customers, products, discounts, policies) and ticket escalation."""
+"""Shopify MCP server: Admin GraphQL lookups (orders, customers, products, discounts, policies) and escalation."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import anyio
+
+from shopify_mcp.config import ShopifySettings, load_settings
+from shopify_mcp.errors import ConfigError
+
+__all__ = ["main", "serve"]
+__version__ = "0.1.0"
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="shopify-mcp",
+        description="MCP server for Shopify customer support. With no SHOPIFY_STORE set it serves the sandbox store.",
+    )
+    parser.add_argument(
+        "--transport", choices=["stdio", "streamable-http", "sse"], default="stdio", help="default: stdio"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser.parse_args(argv)
+
+
+async def serve(settings: ShopifySettings, transport: str, host: str, port: int, log_level: str) -> None:
+    """Open the services and run the server on the chosen transport until it is stopped."""
+    from shopify_mcp.context import open_context
+    from shopify_mcp.server import create_server
+    from shopify_mcp.transport import http_app, serve_http
+
+    async with open_context(settings) as ctx:
+        server = create_server(ctx)
+        logger.info("shopify-mcp ready (%s, %s)", transport, ctx.mode)
+        if transport == "stdio":
+            await server.run_stdio_async()
+            return
+        token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
+        app = http_app(
+            server,
+            "sse" if transport == "sse" else "streamable-http",
+            host=host,
+            bearer_token=token,
+            allowed_hosts=settings.mcp_allowed_hosts,
+        )
+        await serve_http(app, host, port, log_level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level)
+    except ConfigError as exc:
+        print(f"shopify-mcp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass

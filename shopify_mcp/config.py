@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 from shopify_mcp.errors import ConfigError
 
@@ -72,6 +71,7 @@ class ShopifySettings(BaseSettings):
     # --- HTTP client ---------------------------------------------------------------------------------
     timeout: float = 15.0
     max_retries: int = 4
+    retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
 
     # --- Escalation tickets --------------------------------------------------------------------------

@@ -253,8 +253,7 @@ query DiscountByCode($code: String!) {
     + CODE_DISCOUNT_FIELDS
 )
 
-ACTIVE_DISCOUNTS = (
-    f"""
+ACTIVE_DISCOUNTS = f"""
 query ActiveDiscounts($first: Int!) {{
   discountNodes(first: $first, query: "status:active") {{
     nodes {{
@@ -265,16 +264,17 @@ query ActiveDiscounts($first: Int!) {{
         ... on DiscountAutomaticFreeShipping {{ {DISCOUNT_COMMON} {_MINIMUM} maximumShippingPrice {{ {MONEY} }} }}
         ... on DiscountAutomaticBxgy {{ {DISCOUNT_COMMON} {_GETS} }}
         ... on DiscountAutomaticApp {{ {_APP_COMMON} }}
-        ... on DiscountCodeBasic {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
-        ... on DiscountCodeFreeShipping {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
-        ... on DiscountCodeBxgy {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
-        ... on DiscountCodeApp {{ tags codes(first: 3) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeBasic {{ {DISCOUNT_COMMON} {_MINIMUM} {_GETS} tags codes(first: 1) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeFreeShipping {{
+          {DISCOUNT_COMMON} {_MINIMUM} maximumShippingPrice {{ {MONEY} }} tags codes(first: 1) {{ nodes {{ code }} }}
+        }}
+        ... on DiscountCodeBxgy {{ {DISCOUNT_COMMON} {_GETS} tags codes(first: 1) {{ nodes {{ code }} }} }}
+        ... on DiscountCodeApp {{ {_APP_COMMON} tags codes(first: 1) {{ nodes {{ code }} }} }}
       }}
     }}
   }}
 }}
 """
-)
 
 SHOP_POLICIES = """
 query ShopPolicies {

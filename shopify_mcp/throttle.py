@@ -1,0 +1,95 @@
+"""Client-side view of Shopify's GraphQL cost bucket, so requests wait for capacity instead of being throttled."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+DEFAULT_ESTIMATE = 50.0
+"""Assumed cost of an operation not seen before (Shopify reports the real cost with every answer)."""
+
+
+@dataclass
+class BucketState:
+    maximum: float
+    available: float
+    restore_rate: float
+    observed_at: float
+
+
+class CostThrottle:
+    """Tracks `extensions.cost.throttleStatus` and spends the bucket locally before each request.
+
+    Each operation's last requested cost is remembered; a request waits until the projected bucket holds that
+    much. Concurrent requests reserve capacity under a lock, so a burst is spread out rather than sent at once
+    and answered with THROTTLED.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = anyio.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._state: BucketState | None = None
+        self._estimates: dict[str, float] = {}
+        self._lock = anyio.Lock()
+        self.waited_seconds = 0.0
+
+    def estimate(self, operation: str) -> float:
+        return self._estimates.get(operation, DEFAULT_ESTIMATE)
+
+    def _projected(self, now: float) -> float:
+        state = self._state
+        assert state is not None
+        return min(state.maximum, state.available + (now - state.observed_at) * state.restore_rate)
+
+    async def acquire(self, operation: str) -> None:
+        """Wait until the bucket is projected to hold this operation's cost, then reserve it."""
+        async with self._lock:
+            if self._state is None:
+                return
+            cost = min(self.estimate(operation), self._state.maximum)
+            now = self._clock()
+            available = self._projected(now)
+            if available < cost and self._state.restore_rate > 0:
+                wait = (cost - available) / self._state.restore_rate
+                self.waited_seconds += wait
+                await self._sleep(wait)
+                now = self._clock()
+                available = self._projected(now)
+            self._state.available = available - cost
+            self._state.observed_at = now
+
+    def observe(self, operation: str, cost: dict[str, Any] | None) -> None:
+        """Learn from a response's `extensions.cost` (absent on some errors)."""
+        if not isinstance(cost, dict):
+            return
+        requested = cost.get("requestedQueryCost")
+        if isinstance(requested, int | float):
+            self._estimates[operation] = float(requested)
+        status = cost.get("throttleStatus")
+        if not isinstance(status, dict):
+            return
+        try:
+            self._state = BucketState(
+                maximum=float(status["maximumAvailable"]),
+                available=float(status["currentlyAvailable"]),
+                restore_rate=float(status["restoreRate"]),
+                observed_at=self._clock(),
+            )
+        except (KeyError, TypeError, ValueError):
+            return
+
+    def wait_after_throttle(self, operation: str) -> float:
+        """Seconds until the bucket can pay for `operation` again, after a THROTTLED answer."""
+        if self._state is None or self._state.restore_rate <= 0:
+            return 1.0
+        missing = self.estimate(operation) - self._projected(self._clock())
+        return max(missing / self._state.restore_rate, 0.05)

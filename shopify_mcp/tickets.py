@@ -1,0 +1,474 @@
+"""Escalation tickets and the sinks that store them: a local SQLite file, a signed webhook, or Zendesk."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+from httpx import AsyncClient
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shopify_mcp.backoff import Backoff, parse_retry_after
+from shopify_mcp.config import ShopifySettings
+from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
+
+logger = logging.getLogger(__name__)
+
+Priority = Literal["low", "normal", "high", "urgent"]
+TicketStatus = Literal["open", "closed"]
+SinkName = Literal["local", "webhook", "zendesk"]
+
+SCHEMA_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ORDER_NUMBER = re.compile(r"#?(\d{1,20})")
+
+
+class TicketRequest(BaseModel):
+    """What an escalation needs: who the customer is, what happened, how urgent it is."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    category: str = Field(min_length=1, max_length=64, description="Topic of the case, e.g. 'refund' or 'damaged'.")
+    customer_email: str = Field(max_length=254, description="The customer's email address (stored lower-cased).")
+    customer_name: str | None = Field(default=None, max_length=200, description="The customer's name, if known.")
+    summary: str = Field(min_length=1, max_length=4000, description="What happened and what the customer wants.")
+    priority: Priority = Field(default="normal", description="How urgent: low, normal, high or urgent.")
+    order_number: str | None = Field(default=None, description="The order concerned, '#1001' or '1001', if any.")
+    source: str | None = Field(default=None, max_length=64, description="Where it came from: email, chat, mcp...")
+
+    @field_validator("category")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("the category must be a single line without control characters")
+        return value
+
+    @field_validator("customer_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if not (at and local and domain) or "@" in domain:
+            raise ValueError(f"{value!r} is not an email address: it needs exactly one @ with text on both sides")
+        if any(ch.isspace() for ch in value) or _CONTROL.search(value):
+            raise ValueError("an email address cannot contain spaces, line breaks or control characters")
+        return value.lower()
+
+    @field_validator("customer_name", "source")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("order_number")
+    @classmethod
+    def _order_number(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        match = _ORDER_NUMBER.fullmatch(value)
+        if not match:
+            raise ValueError(f"{value!r} is not an order number: use digits, optionally after '#', like #1001")
+        return f"#{match.group(1)}"
+
+
+class Ticket(TicketRequest):
+    """A stored or delivered escalation ticket."""
+
+    id: str = Field(description="Our ticket id: T-000042 (local) or T- plus 12 hex digits (webhook, Zendesk).")
+    created_at: datetime = Field(description="When the ticket was created, in UTC.")
+    status: TicketStatus = Field(default="open", description="open or closed.")
+    sink: SinkName = Field(description="Where the ticket lives: local, webhook or zendesk.")
+    external_id: str | None = Field(default=None, description="The receiver's id for it (Zendesk ticket number).")
+    url: str | None = Field(default=None, description="Where a person can open it, when the sink has a web UI.")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TicketList(BaseModel):
+    """A page of tickets, newest first."""
+
+    tickets: list[Ticket] = Field(description="The tickets, newest first.")
+    total: int = Field(description="How many tickets match the filters (can exceed the page when limited).")
+
+
+def new_ticket_id() -> str:
+    """A random ticket id for remote sinks: `T-` plus 12 hex digits."""
+    return f"T-{uuid.uuid4().hex[:12]}"
+
+
+def _make_ticket(request: TicketRequest, *, ticket_id: str, sink: SinkName, **extra: Any) -> Ticket:
+    fields = {**request.model_dump(), "id": ticket_id, "sink": sink, "created_at": datetime.now(UTC), **extra}
+    return Ticket.model_validate(fields)
+
+
+class TicketSink(ABC):
+    """Where escalation tickets go. `create` stores or delivers one ticket, or raises `TicketSinkError`."""
+
+    @abstractmethod
+    async def create(self, request: TicketRequest) -> Ticket:
+        """Store or deliver the ticket and return it with its id."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most sinks hold nothing of their own
+        """Release what the sink holds. The shared `httpx.AsyncClient` belongs to the caller and stays open."""
+
+
+# --- Local SQLite -----------------------------------------------------------------------------------------
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS tickets (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, status TEXT "
+    "NOT NULL, category TEXT NOT NULL, customer_email TEXT NOT NULL, customer_name TEXT, summary TEXT NOT NULL, "
+    "priority TEXT NOT NULL, order_number TEXT, source TEXT)",
+    "CREATE INDEX IF NOT EXISTS tickets_by_email ON tickets (customer_email, seq)",
+)
+_COLUMNS = ("created_at", "status", *TicketRequest.model_fields)
+
+
+class LocalTicketSink(TicketSink):
+    """Tickets in a SQLite file (WAL mode); one short connection per call in a worker thread, so concurrent tasks
+    and other processes can share the file (a writer waits up to `busy_timeout` seconds for another's lock)."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._ready = False
+        self._init_lock = threading.Lock()
+
+    async def create(self, request: TicketRequest) -> Ticket:
+        ticket = await anyio.to_thread.run_sync(self._insert, request)
+        logger.info("Ticket %s (%s) created in the local sink", ticket.id, ticket.category)
+        return ticket
+
+    async def list(self, status: str | None = None, limit: int = 50, email: str | None = None) -> TicketList:
+        """Tickets newest first, optionally only one status ('open'/'closed') or one customer's email."""
+        if status not in (None, "open", "closed"):
+            raise InvalidInputError(f"Unknown ticket status {status!r}: use 'open', 'closed' or nothing for all")
+        limit = max(1, min(500, limit))
+        email = email.strip().lower() if email else None
+        return await anyio.to_thread.run_sync(self._select, status, limit, email)
+
+    def _insert(self, request: TicketRequest) -> Ticket:
+        self._prepare()
+        created_at = datetime.now(UTC)
+        values = {**request.model_dump(), "created_at": created_at.isoformat(), "status": "open"}
+        sql = f"INSERT INTO tickets ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+        with self._connection() as conn:
+            seq = conn.execute(sql, [values[column] for column in _COLUMNS]).lastrowid
+        return _make_ticket(request, ticket_id=f"T-{seq:06d}", sink="local", created_at=created_at)
+
+    def _select(self, status: str | None, limit: int, email: str | None) -> TicketList:
+        self._prepare()
+        filters = {"status": status, "customer_email": email}
+        where = " AND ".join(f"{column} = ?" for column, value in filters.items() if value) or "1"
+        args = [value for value in filters.values() if value]
+        columns = f"printf('T-%06d', seq) AS id, {', '.join(_COLUMNS)}"
+        with self._connection() as conn:
+            conn.execute("BEGIN")  # one snapshot for the count and the page
+            total = conn.execute(f"SELECT COUNT(*) FROM tickets WHERE {where}", args).fetchone()[0]
+            query = f"SELECT {columns} FROM tickets WHERE {where} ORDER BY seq DESC LIMIT ?"
+            rows = conn.execute(query, [*args, limit]).fetchall()
+            conn.execute("COMMIT")
+        return TicketList(tickets=[Ticket.model_validate({**dict(row), "sink": "local"}) for row in rows], total=total)
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        with self._init_lock:
+            if self._ready:
+                return
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise TicketSinkError(
+                    f"Cannot create the ticket database {self.path} ({exc.strerror or exc}): make its folder "
+                    "writable by this user, or point SHOPIFY_TICKET_DB at a writable path"
+                ) from None
+            with self._connection() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise TicketSinkError(
+                        f"The ticket database {self.path} was written by a newer support-agent (schema {version}): "
+                        "upgrade this one, or point SHOPIFY_TICKET_DB at another file"
+                    )
+                if version < SCHEMA_VERSION:
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            self._ready = True
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            yield conn
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
+        finally:
+            if conn is not None:
+                conn.close()  # an open transaction is rolled back
+
+    def _explain(self, exc: sqlite3.Error) -> TicketSinkError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            advice = f"another process held it for over {self.busy_timeout:g} s; try again, and look for a stuck one"
+        elif re.search("readonly|unable to open|disk I/O|permission", text):
+            advice = "make the file and its folder writable by this user, or point SHOPIFY_TICKET_DB elsewhere"
+        else:
+            advice = "it is not a usable SQLite file; move it aside (a new one is made on the next ticket)"
+        return TicketSinkError(f"The ticket database {self.path} cannot be used ({text}): {advice}")
+
+
+# --- Remote sinks ------------------------------------------------------------------------------------------
+
+
+def _origin(url: str) -> str:
+    """Scheme and host of a URL, for messages: paths and query strings may carry secrets."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _json_id(response: httpx.Response, *keys: str) -> str | None:
+    """The id found under `keys` in a JSON answer, as text; None when there is none."""
+    try:
+        value: Any = response.json()
+    except ValueError:
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+class _RemoteTicketSink(TicketSink):
+    """What the webhook and Zendesk sinks share: one POST per ticket, retried on 429, 5xx and network failures."""
+
+    sink: SinkName
+    target: str  # "Zendesk at https://acme.zendesk.com", for messages
+
+    def __init__(self, http: AsyncClient, backoff: Backoff, timeout: float | None) -> None:
+        self.backoff = backoff
+        self._http = http
+        self._timeout = http.timeout if timeout is None else httpx.Timeout(timeout)
+
+    @abstractmethod
+    async def _send(self, ticket: Ticket) -> httpx.Response:
+        """One attempt at delivering the ticket."""
+
+    @abstractmethod
+    def _accept(self, ticket: Ticket, response: httpx.Response) -> Ticket:
+        """The ticket completed from a final answer that is not 429/5xx, or `TicketSinkError` if it was refused."""
+
+    async def create(self, request: TicketRequest) -> Ticket:
+        ticket = _make_ticket(request, ticket_id=new_ticket_id(), sink=self.sink)
+        last = "no answer"
+        for attempt in range(1, self.backoff.attempts + 1):
+            retry_after: float | None = None
+            try:
+                response = await self._send(ticket)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    ticket = self._accept(ticket, response)
+                    logger.info("Ticket %s (%s) created in the %s sink", ticket.id, ticket.category, self.sink)
+                    return ticket
+                last = f"HTTP {response.status_code}"
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if attempt < self.backoff.attempts:
+                delay = self.backoff.delay(attempt, retry_after)
+                reason = last.partition(":")[0]
+                logger.warning("Ticket %s: attempt %d failed (%s); retry in %.2f s", ticket.id, attempt, reason, delay)
+                await anyio.sleep(delay)
+        raise TicketSinkError(
+            f"Delivery of ticket {ticket.id} to {self.target} failed after {self.backoff.attempts} attempts "
+            f"(last: {last}); the ticket was not created: check that the receiver is up and reachable, then try again"
+        )
+
+
+def sign_webhook_payload(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-Support-Agent-Signature` value: `sha256=` + hex HMAC-SHA256 of `{timestamp}.{body}`."""
+    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def verify_webhook_signature(
+    secret: str, timestamp: str | int, body: bytes, signature: str, *, tolerance: float = 300, now: float | None = None
+) -> bool:
+    """Check a ticket webhook on the receiving side; True only for a fresh request signed with `secret`.
+
+    Pass the raw request body (bytes, before any JSON parsing) and the `X-Support-Agent-Timestamp` and
+    `X-Support-Agent-Signature` headers. The signature is `sha256=` followed by the hex HMAC-SHA256 of
+    `"{timestamp}.{body}"`; it is compared in constant time. Requests whose timestamp is more than
+    `tolerance` seconds away from `now` (default: the current time) are rejected, which stops replays.
+    Deduplicate retries of one ticket with the `Idempotency-Key` header (the ticket id).
+
+        if not verify_webhook_signature(SECRET, request.headers["X-Support-Agent-Timestamp"], raw_body,
+                                        request.headers["X-Support-Agent-Signature"]):
+            return Response(status_code=401)
+    """
+    try:
+        sent_at = int(str(timestamp).strip())
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - sent_at) > tolerance:
+        return False
+    expected = sign_webhook_payload(secret, str(sent_at), body)
+    return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8"))
+
+
+class WebhookTicketSink(_RemoteTicketSink):
+    """POSTs each ticket as signed JSON (`{"event": "ticket.created", "ticket": {...}}`) to your own endpoint."""
+
+    sink = "webhook"
+
+    def __init__(
+        self, url: str, secret: str, http: AsyncClient, backoff: Backoff, *, timeout: float | None = None
+    ) -> None:
+        super().__init__(http, backoff, timeout)
+        self.url = url
+        self.target = f"the ticket webhook at {_origin(url)}"
+        self._secret = secret
+
+    async def _send(self, ticket: Ticket) -> httpx.Response:
+        payload = {"event": "ticket.created", "ticket": ticket.model_dump(mode="json")}
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        timestamp = str(int(time.time()))  # fresh on each attempt, so a late retry is not stale
+        headers = {
+            "Content-Type": "application/json",
+            "X-Support-Agent-Timestamp": timestamp,
+            "X-Support-Agent-Signature": sign_webhook_payload(self._secret, timestamp, body),
+            "Idempotency-Key": ticket.id,
+        }
+        return await self._http.post(self.url, content=body, headers=headers, timeout=self._timeout)
+
+    def _accept(self, ticket: Ticket, response: httpx.Response) -> Ticket:
+        if not response.is_success:
+            raise TicketSinkError(
+                f"Ticket {ticket.id} was refused by {self.target} with HTTP {response.status_code} "
+                f"({response.text[:200].strip() or response.reason_phrase}); it was not retried: fix the receiver "
+                "or the SHOPIFY_TICKET_WEBHOOK_URL / _SECRET settings"
+            )
+        return ticket.model_copy(update={"external_id": _json_id(response, "id")})
+
+
+def _zendesk_problem(response: httpx.Response) -> str:
+    """Zendesk's `description` and per-field `details`, in one line."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return response.text[:300].strip() or response.reason_phrase
+    parts = [str(data.get("description") or data.get("error") or response.reason_phrase)]
+    details = data.get("details")
+    for field, items in details.items() if isinstance(details, dict) else ():
+        for item in items if isinstance(items, list) else [items]:
+            parts.append(f"{field}: {item.get('description', item) if isinstance(item, dict) else item}")
+    return "; ".join(parts)[:500]
+
+
+class ZendeskTicketSink(_RemoteTicketSink):
+    """Creates each ticket in Zendesk through the Tickets API, authenticated with an agent's API token."""
+
+    sink = "zendesk"
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        api_token: str,
+        http: AsyncClient,
+        backoff: Backoff,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__(http, backoff, timeout)
+        self.base_url = base_url.rstrip("/")
+        self.target = f"Zendesk at {_origin(self.base_url)}"
+        self._auth = httpx.BasicAuth(f"{email}/token", api_token)
+
+    async def _send(self, ticket: Ticket) -> httpx.Response:
+        first_line = next((line.strip() for line in ticket.summary.splitlines() if line.strip()), ticket.category)
+        if len(first_line) > 120:
+            first_line = first_line[:119].rstrip() + "…"
+        name = ticket.customer_name or ticket.customer_email.partition("@")[0]
+        lines = [ticket.summary, "", f"Customer: {name} <{ticket.customer_email}>"]
+        lines += [f"Order: {ticket.order_number}"] if ticket.order_number else []
+        lines += [f"Source: {ticket.source}"] if ticket.source else []
+        body = {
+            "subject": f"[{ticket.category}] {first_line}",
+            "comment": {"body": "\n".join([*lines, f"Support-agent ticket: {ticket.id}"])},
+            "priority": ticket.priority,
+            "requester": {"email": ticket.customer_email, "name": name},
+            "tags": ["support-agent", re.sub(r"[^a-z0-9]+", "_", ticket.category.lower()).strip("_") or "other"],
+        }
+        url, json_body, headers = (
+            f"{self.base_url}/api/v2/tickets.json",
+            {"ticket": body},
+            {"Idempotency-Key": ticket.id},
+        )
+        return await self._http.post(url, json=json_body, auth=self._auth, headers=headers, timeout=self._timeout)
+
+    def _accept(self, ticket: Ticket, response: httpx.Response) -> Ticket:
+        status = response.status_code
+        if status in (401, 403):
+            raise TicketSinkError(
+                f"{self.target} refused the email/API token (HTTP {status}): check SHOPIFY_ZENDESK_EMAIL and "
+                "SHOPIFY_ZENDESK_API_TOKEN, and that token access is on in Admin Center > Apps and integrations > APIs"
+            )
+        if status == 422:
+            raise TicketSinkError(f"Zendesk rejected ticket {ticket.id} as invalid: {_zendesk_problem(response)}")
+        if not response.is_success:
+            raise TicketSinkError(
+                f"{self.target} answered HTTP {status} ({_zendesk_problem(response)}); check SHOPIFY_ZENDESK_SUBDOMAIN "
+                "or SHOPIFY_ZENDESK_URL"
+            )
+        zendesk_id = _json_id(response, "ticket", "id")
+        if zendesk_id is None:
+            logger.warning("Ticket %s: Zendesk accepted it but returned no ticket id", ticket.id)
+            return ticket
+        url = f"{self.base_url}/agent/tickets/{zendesk_id}"
+        return ticket.model_copy(update={"external_id": zendesk_id, "url": url})
+
+
+def build_ticket_sink(settings: ShopifySettings, http: AsyncClient) -> TicketSink:
+    """The sink `settings.ticket_sink` names, with retries from `max_retries` and `retry_max_delay`."""
+    backoff = Backoff(attempts=settings.max_retries + 1, max_delay=settings.retry_max_delay)
+    if settings.ticket_sink == "local":
+        return LocalTicketSink(settings.ticket_db)
+    if settings.ticket_sink == "webhook":
+        if not (settings.ticket_webhook_url and settings.ticket_webhook_secret):
+            raise ConfigError("SHOPIFY_TICKET_SINK=webhook needs SHOPIFY_TICKET_WEBHOOK_URL and _SECRET")
+        secret = settings.ticket_webhook_secret.get_secret_value()
+        return WebhookTicketSink(settings.ticket_webhook_url, secret, http, backoff, timeout=settings.timeout)
+    subdomain = settings.zendesk_subdomain
+    base_url = settings.zendesk_url or (f"https://{subdomain}.zendesk.com" if subdomain else None)
+    if not (base_url and settings.zendesk_email and settings.zendesk_api_token):
+        raise ConfigError(
+            "SHOPIFY_TICKET_SINK=zendesk needs SHOPIFY_ZENDESK_SUBDOMAIN (or _URL), SHOPIFY_ZENDESK_EMAIL and "
+            "SHOPIFY_ZENDESK_API_TOKEN"
+        )
+    token = settings.zendesk_api_token.get_secret_value()
+    return ZendeskTicketSink(base_url, settings.zendesk_email, token, http, backoff, timeout=settings.timeout)

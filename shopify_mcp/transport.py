@@ -1,0 +1,95 @@
+"""Serving the MCP server over stdio, Streamable HTTP or SSE, with DNS-rebinding protection and a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from typing import Literal
+
+import uvicorn
+from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shopify_mcp.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+Transport = Literal["stdio", "streamable-http", "sse"]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+PUBLIC_PATHS = frozenset({"/health"})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerTokenMiddleware:
+    """Requires `Authorization: Bearer <token>` on every HTTP request except `/health` (constant-time compare)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") not in PUBLIC_PATHS:
+            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, self._expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b'{"error": "missing or wrong bearer token"}'})
+                return
+        await self._app(scope, receive, send)
+
+
+def transport_security(host: str, extra_hosts: tuple[str, ...]) -> TransportSecuritySettings | None:
+    """Host/Origin checks: always on for loopback binds; on a public bind only when allowed hosts are configured."""
+    if is_loopback(host):
+        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *extra_hosts]
+        origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+        origins += [f"https://{h.split(':')[0]}" for h in extra_hosts]
+        return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
+    if extra_hosts:
+        origins = [f"https://{h.split(':')[0]}" for h in extra_hosts] + [f"http://{h}" for h in extra_hosts]
+        return TransportSecuritySettings(allowed_hosts=list(extra_hosts), allowed_origins=origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+
+
+def http_app(
+    server: MCPServer,
+    transport: Literal["streamable-http", "sse"],
+    *,
+    host: str,
+    bearer_token: str | None,
+    allowed_hosts: tuple[str, ...] = (),
+) -> ASGIApp:
+    """The ASGI app for an HTTP transport. Refuses a non-loopback bind without a bearer token."""
+    if not is_loopback(host) and not bearer_token:
+        raise ConfigError(
+            f"Refusing to listen on {host} without authentication: set SHOPIFY_MCP_BEARER_TOKEN (a long random "
+            "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
+        )
+    security = transport_security(host, allowed_hosts)
+    if transport == "sse":
+        app: ASGIApp = server.sse_app(transport_security=security, host=host)
+    else:
+        app = server.streamable_http_app(transport_security=security, host=host)
+    if bearer_token:
+        app = BearerTokenMiddleware(app, bearer_token)
+    return app
+
+
+async def serve_http(app: ASGIApp, host: str, port: int, log_level: str = "info") -> None:
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on")
+    await uvicorn.Server(config).serve()

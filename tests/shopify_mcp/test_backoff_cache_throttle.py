@@ -1,0 +1,108 @@
+"""Retry delays, the TTL cache and the client-side cost bucket, with injected clocks (no real sleeping)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from shopify_mcp.backoff import Backoff, parse_retry_after
+from shopify_mcp.cache import TtlCache
+from shopify_mcp.throttle import CostThrottle
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_backoff_is_capped_jittered_and_honours_retry_after() -> None:
+    backoff = Backoff(base=1.0, max_delay=8.0, attempts=10, rng=random.Random(7))
+    delays = [backoff.delay(n) for n in range(1, 10)]
+    assert all(0 <= d <= min(8.0, 2 ** (n - 1)) for n, d in zip(range(1, 10), delays, strict=True))
+    assert len(set(delays)) > 1, "jitter should vary the delays"
+    assert backoff.delay(3, retry_after=2.5) == 2.5
+    assert backoff.delay(3, retry_after=120) == 8.0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("3", 3.0), (" 1.5 ", 1.5), (None, None), ("soon", None), ("-1", None)]
+)
+def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header) == expected
+
+
+@pytest.mark.anyio
+async def test_cache_keeps_values_for_ttl_then_refetches() -> None:
+    clock = FakeClock()
+    cache: TtlCache[int] = TtlCache(10, clock=clock)
+    calls = 0
+
+    async def fetch() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    assert await cache.get("k", fetch) == 1
+    clock.now = 9.9
+    assert await cache.get("k", fetch) == 1
+    clock.now = 10.1
+    assert await cache.get("k", fetch) == 2
+
+
+@pytest.mark.anyio
+async def test_cache_with_zero_ttl_never_caches() -> None:
+    cache: TtlCache[int] = TtlCache(0)
+    values = iter(range(5))
+
+    async def fetch() -> int:
+        return next(values)
+
+    assert [await cache.get("k", fetch) for _ in range(3)] == [0, 1, 2]
+
+
+def _cost(requested: float, available: float, maximum: float = 1000, rate: float = 50) -> dict[str, object]:
+    return {
+        "requestedQueryCost": requested,
+        "actualQueryCost": requested,
+        "throttleStatus": {"maximumAvailable": maximum, "currentlyAvailable": available, "restoreRate": rate},
+    }
+
+
+@pytest.mark.anyio
+async def test_throttle_waits_for_the_bucket_to_refill() -> None:
+    clock = FakeClock()
+    throttle = CostThrottle(clock=clock, sleep=clock.sleep)
+    await throttle.acquire("Op")
+    assert clock.slept == [], "nothing is known before the first answer, so nothing waits"
+    throttle.observe("Op", _cost(requested=100, available=150))
+    await throttle.acquire("Op")  # 150 available, costs 100
+    assert clock.slept == []
+    await throttle.acquire("Op")  # 50 left, needs 100 -> 1 s at 50/s
+    assert clock.slept == [pytest.approx(1.0)]
+
+
+@pytest.mark.anyio
+async def test_throttle_spreads_a_burst_instead_of_sending_it_at_once() -> None:
+    clock = FakeClock()
+    throttle = CostThrottle(clock=clock, sleep=clock.sleep)
+    throttle.observe("Op", _cost(requested=200, available=200, rate=100))
+    for _ in range(5):
+        await throttle.acquire("Op")
+    assert sum(clock.slept) == pytest.approx(8.0), "4 extra requests x 200 points at 100/s"
+
+
+def test_wait_after_throttle_uses_the_restore_rate() -> None:
+    clock = FakeClock()
+    throttle = CostThrottle(clock=clock, sleep=clock.sleep)
+    assert throttle.wait_after_throttle("Op") == 1.0
+    throttle.observe("Op", _cost(requested=300, available=100, rate=100))
+    assert throttle.wait_after_throttle("Op") == pytest.approx(2.0)

@@ -1,0 +1,178 @@
+"""The Admin API client against the emulator over HTTP: retries, throttling, auth, scopes and search warnings."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from shopify_mcp.auth import ClientCredentialsToken, StaticToken, TokenProvider
+from shopify_mcp.backoff import Backoff
+from shopify_mcp.client import AdminClient
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store
+from shopify_mcp.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    QueryError,
+    SearchFilterError,
+    ThrottledError,
+    UpstreamUnavailableError,
+)
+
+pytestmark = pytest.mark.anyio
+BASE = "https://aurora-activewear.myshopify.com"
+SEARCH = {"query": '"leggings" status:active', "first": 3, "withLocations": False}
+
+
+class Sleeps:
+    """Records requested sleeps and returns at once, so retry timing is asserted without waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.fixture
+async def http(emulator: ShopifyEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), timeout=5) as client:
+        yield client
+
+
+def make_client(
+    http: httpx.AsyncClient, sleeps: Sleeps, tokens: TokenProvider | None = None, attempts: int = 4
+) -> AdminClient:
+    return AdminClient(
+        http,
+        base_url=BASE,
+        api_version="2026-07",
+        tokens=tokens or StaticToken(SANDBOX_TOKEN),
+        backoff=Backoff(base=0.5, max_delay=8, attempts=attempts, rng=random.Random(1)),
+        sleep=sleeps,
+    )
+
+
+async def test_one_request_per_lookup_with_its_cost_recorded(
+    http: httpx.AsyncClient, emulator: ShopifyEmulator
+) -> None:
+    client = make_client(http, Sleeps())
+    data = await client.execute("ProductsSearch", SEARCH)
+    assert data["products"]["nodes"]
+    assert len(emulator.requests) == 1 and emulator.requests[0].operation == "ProductsSearch"
+    assert client.stats.requested_cost > 0 and client.served_version == "2026-07"
+
+
+async def test_429_honours_retry_after(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.http_status(429, 1, retry_after=2)
+    sleeps = Sleeps()
+    await make_client(http, sleeps).execute("ProductsSearch", SEARCH)
+    assert sleeps.calls == [2.0]
+    assert len(emulator.requests) == 2
+
+
+async def test_5xx_is_retried_with_capped_jittered_backoff(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.http_status(500, 2)
+    sleeps = Sleeps()
+    await make_client(http, sleeps).execute("ShopInfo")
+    assert len(sleeps.calls) == 2 and all(0 <= s <= 8 for s in sleeps.calls)
+
+
+async def test_retries_end_in_a_readable_error(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.http_status(503, 10)
+    with pytest.raises(UpstreamUnavailableError, match=r"after 4 attempts \(HTTP 503\)"):
+        await make_client(http, Sleeps()).execute("ShopInfo")
+    assert len(emulator.requests) == 4
+
+
+async def test_throttled_answers_wait_for_the_bucket(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.throttle(1)
+    sleeps = Sleeps()
+    client = make_client(http, sleeps)
+    await client.execute("ProductsSearch", SEARCH)
+    assert client.stats.throttled == 1 and len(sleeps.calls) == 1
+
+
+async def test_persistent_throttling_gives_up_with_advice(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.throttle(10)
+    with pytest.raises(ThrottledError, match="Try again"):
+        await make_client(http, Sleeps()).execute("ShopInfo")
+
+
+async def test_a_burst_is_spread_out_instead_of_throttled(emulator: ShopifyEmulator) -> None:
+    """40 concurrent lookups against a small bucket: the client waits for capacity; Shopify never says THROTTLED."""
+    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=300, restore_rate=2000)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small.app), timeout=5) as http:
+        client = make_client(http, Sleeps())
+        client._sleep = anyio.sleep  # real waits: the emulator's bucket refills in real time
+        client.throttle._sleep = anyio.sleep
+        await client.execute("ProductsSearch", SEARCH)  # learn the cost and the bucket
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(client.execute, "ProductsSearch", SEARCH)
+    throttled = [r for r in small.requests if r.throttled]
+    assert len(small.requests) - len(throttled) == 41
+    assert len(throttled) <= 2, f"{len(throttled)} THROTTLED answers: the client should have waited"
+    assert client.throttle.waited_seconds > 0
+
+
+async def test_bad_token_is_not_retried(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    with pytest.raises(AuthenticationError, match="SHOPIFY_ACCESS_TOKEN") as raised:
+        await make_client(http, Sleeps(), tokens=StaticToken("shpat_wrong")).execute("ShopInfo")
+    assert "shpat_wrong" not in str(raised.value)
+    assert len(emulator.requests) == 1
+
+
+async def test_missing_scope_names_the_scope(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.scopes.discard("read_legal_policies")
+    with pytest.raises(AccessDeniedError, match="read_legal_policies") as raised:
+        await make_client(http, Sleeps()).execute("ShopPolicies")
+    assert raised.value.scope == "read_legal_policies"
+    assert len(emulator.requests) == 1
+
+
+async def test_ignored_search_filter_is_an_error_not_an_empty_result(http: httpx.AsyncClient) -> None:
+    variables = {"query": "colour:red", "first": 3, "withLocations": False}
+    with pytest.raises(SearchFilterError, match="colour"):
+        await make_client(http, Sleeps()).execute("ProductsSearch", variables)
+
+
+async def test_invalid_variables_are_a_query_error(http: httpx.AsyncClient) -> None:
+    with pytest.raises(QueryError):
+        await make_client(http, Sleeps()).execute("ProductsSearch", {"query": "x"})
+
+
+async def test_timeouts_are_retried_then_reported(emulator: ShopifyEmulator) -> None:
+    emulator.faults.delay(2.0, 10)
+    transport = httpx.ASGITransport(app=emulator.app)
+    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(0.05)) as http:
+        with pytest.raises(UpstreamUnavailableError, match="timed out"):
+            await make_client(http, Sleeps(), attempts=2).execute("ShopInfo")
+
+
+async def test_client_credentials_are_exchanged_and_refreshed(emulator: ShopifyEmulator) -> None:
+    emulator = ShopifyEmulator(store=load_sandbox_store(), client_credentials={"app-id": "app-secret"}, token_ttl=600)
+    now = [0.0]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), timeout=5) as http:
+        tokens = ClientCredentialsToken(http, BASE, "app-id", "app-secret", clock=lambda: now[0])
+        client = make_client(http, Sleeps(), tokens=tokens)
+        await client.execute("ShopInfo")
+        first = await tokens.token()
+        assert "read_orders" in tokens.granted_scopes
+        now[0] = 400.0  # within REFRESH_MARGIN of the 600 s lifetime: replaced before it expires
+        await client.execute("ShopInfo")
+        assert await tokens.token() != first
+        assert len(emulator.issued_tokens) == 2
+
+
+async def test_wrong_client_secret_is_a_clear_error(emulator: ShopifyEmulator) -> None:
+    emulator = ShopifyEmulator(store=load_sandbox_store(), client_credentials={"app-id": "app-secret"})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), timeout=5) as http:
+        tokens = ClientCredentialsToken(http, BASE, "app-id", "nope")
+        with pytest.raises(AuthenticationError, match="SHOPIFY_CLIENT_SECRET"):
+            await make_client(http, Sleeps(), tokens=tokens).execute("ShopInfo")

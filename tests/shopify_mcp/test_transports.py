@@ -1,0 +1,182 @@
+"""The real `shopify-mcp` process over stdio, Streamable HTTP and SSE, against the emulator on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, serve_emulator
+from tests.shopify_mcp.support import OWNER, error_text, ok
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+TOKEN = "test-bearer-token-0123456789"
+
+
+@pytest.fixture
+async def emulator_url(emulator: ShopifyEmulator) -> AsyncIterator[str]:
+    async with serve_emulator(emulator) as url:
+        yield url
+
+
+def server_env(tmp_path: Path, emulator_url: str, **extra: str) -> dict[str, str]:
+    """Everything the server needs, passed explicitly (the stdio client forwards almost no environment)."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SHOPIFY_STORE": emulator_url,
+        "SHOPIFY_ACCESS_TOKEN": SANDBOX_TOKEN,
+        "SHOPIFY_TICKET_DB": str(tmp_path / "tickets.sqlite3"),
+        "SHOPIFY_RETRY_BASE_DELAY": "0.01",
+        **extra,
+    }
+
+
+async def test_stdio_server_answers_from_the_store_it_is_given(
+    tmp_path: Path, emulator_url: str, emulator: ShopifyEmulator
+) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "shopify_mcp"], env=server_env(tmp_path, emulator_url), cwd=str(tmp_path)
+    )
+    async with Client(params) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert "lookup_order" in tools
+        order = ok(await client.call_tool("lookup_order", {"order_number": "#1021", "customer_email": OWNER}))
+        assert order["state"] == "partially_shipped"
+        refused = await client.call_tool("lookup_order", {"order_number": "#1021", "customer_email": "x@example.net"})
+        assert "No order" in error_text(refused)
+    assert [r.operation for r in emulator.requests] == ["OrderByName", "OrderByName"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningServer:
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+
+
+StartServer = Callable[..., Awaitable[RunningServer]]
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path, emulator_url: str) -> AsyncIterator[StartServer]:
+    """Start `shopify-mcp` on an HTTP transport; ready once /health answers (the emulator shares our event loop,
+    so every wait here is asynchronous)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    async def start(transport: str = "streamable-http", **env: str) -> RunningServer:
+        port = free_port()
+        process = subprocess.Popen(  # noqa: ASYNC220 (start-up only; the wait below is async)
+            [sys.executable, "-m", "shopify_mcp", "--transport", transport, "--port", str(port)],
+            env=server_env(tmp_path, emulator_url, **env),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(process)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(timeout=2) as http:
+            with anyio.fail_after(30):
+                while True:
+                    assert process.poll() is None, "the server exited during start-up"
+                    try:
+                        if (await http.get(f"{base}/health")).status_code == 200:
+                            return RunningServer(process, base)
+                    except httpx.TransportError:
+                        pass
+                    await anyio.sleep(0.05)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+async def test_streamable_http_end_to_end(start_server: StartServer) -> None:
+    server = await start_server()
+    async with Client(f"{server.url}/mcp") as client:
+        product = ok(await client.call_tool("get_product", {"handle": "cork-yoga-mat"}))
+        assert product["title"]
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{server.url}/health")).json()["status"] == "ok"
+
+
+async def test_http_refuses_foreign_host_and_origin(start_server: StartServer) -> None:
+    server = await start_server()
+    async with httpx.AsyncClient() as http:
+        evil_host = await http.post(
+            f"{server.url}/mcp", json=LIST_TOOLS, headers={**MCP_HEADERS, "Host": "evil.example"}
+        )
+        assert evil_host.status_code == 421
+        evil_origin = await http.post(
+            f"{server.url}/mcp", json=LIST_TOOLS, headers={**MCP_HEADERS, "Origin": "http://evil.example"}
+        )
+        assert evil_origin.status_code == 403
+
+
+async def test_bearer_token_is_required_on_every_request(start_server: StartServer) -> None:
+    server = await start_server(SHOPIFY_MCP_BEARER_TOKEN=TOKEN)
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)).status_code == 401
+        wrong = {**MCP_HEADERS, "Authorization": "Bearer nope"}
+        assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=wrong)).status_code == 401
+        assert (await http.get(f"{server.url}/health")).status_code == 200, "health stays open for load balancers"
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as authorised,
+        Client(streamable_http_client(f"{server.url}/mcp", http_client=authorised)) as client,
+    ):
+        assert ok(await client.call_tool("list_promotions", {}))["public_codes"]
+
+
+async def test_sse_transport(start_server: StartServer) -> None:
+    server = await start_server("sse")
+    async with Client(sse_client(f"{server.url}/sse")) as client:
+        policies = ok(await client.call_tool("get_policies", {"kind": "shipping"}))
+        assert policies["policies"][0]["type"] == "SHIPPING_POLICY"
+
+
+def test_public_bind_without_a_token_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shopify_mcp", "--transport", "streamable-http", "--host", "0.0.0.0", "--port", "1"],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SHOPIFY_TICKET_DB": str(tmp_path / "t.db")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SHOPIFY_MCP_BEARER_TOKEN" in result.stderr
+
+
+def test_bad_settings_exit_with_a_readable_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shopify_mcp"],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SHOPIFY_STORE": "x.myshopify.com"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert "SHOPIFY_ACCESS_TOKEN" in result.stderr and "Traceback" not in result.stderr
