@@ -60,7 +60,8 @@ def _products(result: dict[str, Any]) -> list[str]:
 
 
 def _product(result: dict[str, Any]) -> list[str]:
-    lines = [f"{result['title']}: " + "; ".join(f"{k}: {v}" for k, v in result["details"].items())]
+    facts = "; ".join(f"{key}: {' '.join(str(value).split())}" for key, value in result["details"].items())
+    lines = [f"{result['title']}: {facts}"]
     for v in result["variants"][:3]:
         where = ", ".join(f"{loc['location']}={loc['available']}" for loc in v.get("locations") or [])
         lines.append(f"  {v['title']}: {v['stock_status']} [{where or 'untracked'}]")
@@ -99,6 +100,7 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
                 refusal_expected = "wrong email" in title
                 if result.is_error:
                     text = " ".join(getattr(c, "text", "") for c in result.content)
+                    text = text.removeprefix(f"Error executing tool {tool}: ")
                     out.write(f"   -> refused: {text}\n\n")
                     failures += 0 if refusal_expected else 1
                     continue

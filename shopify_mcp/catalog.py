@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -12,6 +13,9 @@ from shopify_mcp.models import LocationStock, Money, Product, ProductSearch, Sto
 from shopify_mcp.orders import money
 
 LOW_STOCK = 5
+SEARCH_VARIANTS = 20
+VARIANTS = 40
+"""Variants per product in search results and in get_product; both keep a query under Shopify's 1,000-point cap."""
 _SKU_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9._/-]{2,63}$")
 """A single token with a digit (e.g. AUR-LEG-BLK-M) is tried as a SKU first, then as words."""
 
@@ -55,11 +59,24 @@ def _variant(node: dict[str, Any], currency: str, with_locations: bool) -> Varia
     )
 
 
+def _metafield_text(metafield: dict[str, Any]) -> str:
+    """A metafield as text; list types (JSON arrays) become comma-separated values."""
+    value = str(metafield.get("value") or "")
+    if str(metafield.get("type", "")).startswith("list."):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(items, list):
+            return ", ".join(str(item) for item in items)
+    return value
+
+
 def product_model(node: dict[str, Any], metafield_keys: tuple[str, ...], with_locations: bool) -> Product:
     price_min = money(node["priceRangeV2"]["minVariantPrice"])
     variants = [_variant(v, price_min.currency, with_locations) for v in node["variants"]["nodes"]]
     wanted = set(metafield_keys)
-    details = {m["key"]: m["value"] for m in node["metafields"]["nodes"] if m["key"] in wanted}
+    details = {m["key"]: _metafield_text(m) for m in node["metafields"]["nodes"] if m["key"] in wanted}
     tracked = bool(node.get("tracksInventory"))
     return Product(
         id=node["id"],
@@ -77,6 +94,7 @@ def product_model(node: dict[str, Any], metafield_keys: tuple[str, ...], with_lo
         total_stock=int(node.get("totalInventory") or 0) if tracked else None,
         details=details,
         variants=variants,
+        more_variants=bool((node["variants"].get("pageInfo") or {}).get("hasNextPage")),
     )
 
 
@@ -88,15 +106,15 @@ class Catalog:
         self._keys = metafield_keys
 
     async def search(self, query: str, limit: int = 5, include_drafts: bool = False) -> ProductSearch:
-        if not 1 <= limit <= 20:
-            raise InvalidInputError("limit must be between 1 and 20.")
+        if not 1 <= limit <= 10:
+            raise InvalidInputError("limit must be between 1 and 10.")
         status = "" if include_drafts else " status:active"
         searches = [f"{search_text(query)}{status}"]
         if _SKU_LIKE.match(query.strip()):
             searches.insert(0, f"sku:{search_value(query.strip())}{status}")
         nodes: list[dict[str, Any]] = []
         for terms in searches:
-            variables = {"query": terms, "first": limit, "withLocations": False}
+            variables = {"query": terms, "first": limit, "withLocations": False, "variants": SEARCH_VARIANTS}
             nodes = (await self._client.execute("ProductsSearch", variables))["products"]["nodes"]
             if nodes:
                 break
@@ -108,7 +126,7 @@ class Catalog:
         if bool(handle) == bool(product_id):
             raise InvalidInputError("Give exactly one of handle (e.g. 'merino-running-tee') or product_id.")
         if handle:
-            variables = {"handle": normalise_handle(handle), "withLocations": include_locations}
+            variables = {"handle": normalise_handle(handle), "withLocations": include_locations, "variants": VARIANTS}
             node = (await self._client.execute("ProductByHandle", variables)).get("productByIdentifier")
         else:
             gid = str(product_id).strip()
@@ -116,9 +134,11 @@ class Catalog:
                 gid = f"gid://shopify/Product/{gid}"
             if not gid.startswith("gid://shopify/Product/"):
                 raise InvalidInputError("product_id must be 'gid://shopify/Product/123' or just 123.")
-            node = (await self._client.execute("ProductById", {"id": gid, "withLocations": include_locations})).get(
-                "product"
-            )
+            node = (
+                await self._client.execute(
+                    "ProductById", {"id": gid, "withLocations": include_locations, "variants": VARIANTS}
+                )
+            ).get("product")
         if not node:
             raise NotFoundError("No product with that handle or id. Use search_products to find the right one.")
         return product_model(node, self._keys, include_locations)

@@ -44,6 +44,14 @@ SCOPE_HINTS = {
 }
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    data: dict[str, Any] | None = None
+    problem: str = ""
+    retry_after: float | None = None
+    refresh: bool = False
+
+
 @dataclass
 class ClientStats:
     """Counters for health checks and benchmarks."""
@@ -96,60 +104,67 @@ class AdminClient:
         body = {"query": document, "variables": variables or {}, "operationName": operation}
         refreshed = False
         attempts = self._backoff.attempts
-        last_problem = "no answer"
+        outcome = _Outcome(problem="no answer")
         for attempt in range(1, attempts + 1):
             await self._throttle.acquire(operation)
-            retry_after: float | None = None
-            started = time.perf_counter()
             try:
-                response = await self._post(body)
-            except httpx.TimeoutException:
-                last_problem = "the request timed out"
-            except httpx.TransportError as exc:
-                last_problem = f"the connection failed ({type(exc).__name__})"
-            else:
-                self.stats.last_status = response.status_code
-                logger.debug(
-                    "Shopify %s -> HTTP %s in %.0f ms",
-                    operation,
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
-                if response.status_code == 401 and self._tokens.renewable and not refreshed:
-                    self._tokens.invalidate()
-                    refreshed = True
-                    continue
-                if response.status_code in _RETRYABLE_STATUS:
-                    last_problem = f"HTTP {response.status_code}"
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                else:
-                    payload = self._decode(operation, response)
-                    self._throttle.observe(operation, _dig(payload, "extensions", "cost"))
-                    if _is_throttled(payload):
-                        self.stats.throttled += 1
-                        last_problem = "THROTTLED"
-                        retry_after = self._throttle.wait_after_throttle(operation)
-                    else:
-                        return self._data(operation, payload)
+                outcome = await self._attempt(operation, body, may_refresh=not refreshed)
+            finally:
+                self._throttle.settle(operation)
+            if outcome.data is not None:
+                return outcome.data
+            if outcome.refresh:
+                refreshed = True
+                continue
             if attempt == attempts:
                 break
             self.stats.retries += 1
-            delay = self._backoff.delay(attempt, retry_after)
+            delay = self._backoff.delay(attempt, outcome.retry_after)
             logger.warning(
-                "Shopify %s failed (%s); retry %d/%d in %.2f s", operation, last_problem, attempt, attempts - 1, delay
+                "Shopify %s failed (%s); retry %d/%d in %.2f s",
+                operation,
+                outcome.problem,
+                attempt,
+                attempts - 1,
+                delay,
             )
             await self._sleep(delay)
-        if last_problem == "THROTTLED":
+        if outcome.problem == "THROTTLED":
             raise ThrottledError(
                 f"Shopify kept throttling {operation} after {attempts} attempts; the store's API budget is "
                 "exhausted by other apps or load. Try again in a minute.",
                 operation=operation,
             )
         raise UpstreamUnavailableError(
-            f"Shopify did not answer {operation} after {attempts} attempts ({last_problem}). "
+            f"Shopify did not answer {operation} after {attempts} attempts ({outcome.problem}). "
             "Shopify may be degraded (status.shopify.com) or the store URL is unreachable.",
             operation=operation,
         )
+
+    async def _attempt(self, operation: str, body: dict[str, Any], *, may_refresh: bool) -> _Outcome:
+        """One request: its data, or why it should be retried. Non-retryable failures raise."""
+        started = time.perf_counter()
+        try:
+            response = await self._post(body)
+        except httpx.TimeoutException:
+            return _Outcome(problem="the request timed out")
+        except httpx.TransportError as exc:
+            return _Outcome(problem=f"the connection failed ({type(exc).__name__})")
+        self.stats.last_status = response.status_code
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.debug("Shopify %s -> HTTP %s in %.0f ms", operation, response.status_code, elapsed)
+        if response.status_code == 401 and self._tokens.renewable and may_refresh:
+            self._tokens.invalidate()
+            return _Outcome(problem="HTTP 401", refresh=True)
+        if response.status_code in _RETRYABLE_STATUS:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return _Outcome(problem=f"HTTP {response.status_code}", retry_after=retry_after)
+        payload = self._decode(operation, response)
+        self._throttle.observe(operation, _dig(payload, "extensions", "cost"))
+        if _is_throttled(payload):
+            self.stats.throttled += 1
+            return _Outcome(problem="THROTTLED", retry_after=self._throttle.wait_after_throttle(operation))
+        return _Outcome(data=self._data(operation, payload))
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         token = await self._tokens.token()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Model(BaseModel):
@@ -200,6 +201,9 @@ class Product(Model):
         description="Merchant-provided product facts (care instructions, materials, compression, ...)."
     )
     variants: list[Variant]
+    more_variants: bool = Field(
+        default=False, description="True when the product has more variants than listed (use get_product for all)."
+    )
 
 
 class ProductSearch(Model):
@@ -253,3 +257,82 @@ class Policy(Model):
 class Policies(Model):
     shop_name: str
     policies: list[Policy]
+
+
+# --- Escalation tickets --------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ORDER_NUMBER = re.compile(r"#?(\d{1,20})")
+
+Priority = Literal["low", "normal", "high", "urgent"]
+TicketStatus = Literal["open", "closed"]
+SinkName = Literal["local", "webhook", "zendesk"]
+
+
+class TicketRequest(BaseModel):
+    """What an escalation needs: who the customer is, what happened, how urgent it is."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    category: str = Field(min_length=1, max_length=64, description="Topic of the case, e.g. 'refund' or 'damaged'.")
+    customer_email: str = Field(max_length=254, description="The customer's email address (stored lower-cased).")
+    customer_name: str | None = Field(default=None, max_length=200, description="The customer's name, if known.")
+    summary: str = Field(min_length=1, max_length=4000, description="What happened and what the customer wants.")
+    priority: Priority = Field(default="normal", description="How urgent: low, normal, high or urgent.")
+    order_number: str | None = Field(default=None, description="The order concerned, '#1001' or '1001', if any.")
+    source: str | None = Field(default=None, max_length=64, description="Where it came from: email, chat, mcp...")
+
+    @field_validator("category")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("the category must be a single line without control characters")
+        return value
+
+    @field_validator("customer_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if not (at and local and domain) or "@" in domain:
+            raise ValueError(f"{value!r} is not an email address: it needs exactly one @ with text on both sides")
+        if any(ch.isspace() for ch in value) or _CONTROL.search(value):
+            raise ValueError("an email address cannot contain spaces, line breaks or control characters")
+        return value.lower()
+
+    @field_validator("customer_name", "source")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("order_number")
+    @classmethod
+    def _order_number(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        match = _ORDER_NUMBER.fullmatch(value)
+        if not match:
+            raise ValueError(f"{value!r} is not an order number: use digits, optionally after '#', like #1001")
+        return f"#{match.group(1)}"
+
+
+class Ticket(TicketRequest):
+    """A stored or delivered escalation ticket."""
+
+    id: str = Field(description="Our ticket id: T-000042 (local) or T- plus 12 hex digits (webhook, Zendesk).")
+    created_at: datetime = Field(description="When the ticket was created, in UTC.")
+    status: TicketStatus = Field(default="open", description="open or closed.")
+    sink: SinkName = Field(description="Where the ticket lives: local, webhook or zendesk.")
+    external_id: str | None = Field(default=None, description="The receiver's id for it (Zendesk ticket number).")
+    url: str | None = Field(default=None, description="Where a person can open it, when the sink has a web UI.")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TicketList(BaseModel):
+    """A page of tickets, newest first."""
+
+    tickets: list[Ticket] = Field(description="The tickets, newest first.")
+    total: int = Field(description="How many tickets match the filters (can exceed the page when limited).")

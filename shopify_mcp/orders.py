@@ -201,8 +201,8 @@ class OrderLookup:
 
     async def list_for_customer(self, customer_email: str, limit: int = 5) -> CustomerOrders:
         email = normalise_email(customer_email)
-        if not 1 <= limit <= 25:
-            raise InvalidInputError("limit must be between 1 and 25.")
+        if not 1 <= limit <= 10:
+            raise InvalidInputError("limit must be between 1 and 10.")
         data = await self._client.execute("OrdersByEmail", {"query": f"email:{search_value(email)}", "first": limit})
         orders = [
             OrderSummary(

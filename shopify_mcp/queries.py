@@ -36,7 +36,7 @@ fragment OrderFields on Order {{
     tags
   }}
   shippingAddress {{ name city provinceCode zip countryCodeV2 }}
-  lineItems(first: 30) {{
+  lineItems(first: 20) {{
     nodes {{
       title
       variantTitle
@@ -47,7 +47,7 @@ fragment OrderFields on Order {{
       originalUnitPriceSet {{ shopMoney {{ {MONEY} }} }}
     }}
   }}
-  fulfillments(first: 10) {{
+  fulfillments(first: 5) {{
     name
     status
     displayStatus
@@ -55,18 +55,18 @@ fragment OrderFields on Order {{
     inTransitAt
     deliveredAt
     estimatedDeliveryAt
-    trackingInfo(first: 5) {{ company number url }}
-    fulfillmentLineItems(first: 20) {{ nodes {{ quantity lineItem {{ title variantTitle }} }} }}
+    trackingInfo(first: 3) {{ company number url }}
+    fulfillmentLineItems(first: 10) {{ nodes {{ quantity lineItem {{ title variantTitle }} }} }}
   }}
-  refunds(first: 10) {{ createdAt note totalRefundedSet {{ shopMoney {{ {MONEY} }} }} }}
-  returns(first: 10) {{ nodes {{ name status createdAt closedAt }} }}
+  refunds(first: 5) {{ createdAt note totalRefundedSet {{ shopMoney {{ {MONEY} }} }} }}
+  returns(first: 5) {{ nodes {{ name status createdAt closedAt }} }}
 }}
 """
 
 ORDER_BY_NAME = (
     """
 query OrderByName($query: String!) {
-  orders(first: 5, query: $query) {
+  orders(first: 2, query: $query) {
     nodes { ...OrderFields }
   }
 }
@@ -88,8 +88,8 @@ query OrdersByEmail($query: String!, $first: Int!) {{
       returnStatus
       statusPageUrl
       totalPriceSet {{ shopMoney {{ {MONEY} }} }}
-      lineItems(first: 10) {{ nodes {{ title variantTitle quantity }} }}
-      fulfillments(first: 5) {{ displayStatus trackingInfo(first: 3) {{ company number url }} }}
+      lineItems(first: 5) {{ nodes {{ title variantTitle quantity }} }}
+      fulfillments(first: 3) {{ displayStatus trackingInfo(first: 2) {{ company number url }} }}
     }}
   }}
 }}
@@ -130,7 +130,7 @@ fragment VariantFields on ProductVariant {
   selectedOptions { name value }
   inventoryItem {
     tracked
-    inventoryLevels(first: 10) @include(if: $withLocations) {
+    inventoryLevels(first: 5) @include(if: $withLocations) {
       nodes { location { name } quantities(names: ["available"]) { name quantity } }
     }
   }
@@ -151,14 +151,14 @@ fragment ProductFields on Product {{
   tracksInventory
   totalInventory
   priceRangeV2 {{ minVariantPrice {{ {MONEY} }} maxVariantPrice {{ {MONEY} }} }}
-  metafields(namespace: "custom", first: 25) {{ nodes {{ key type value }} }}
-  variants(first: 50) {{ nodes {{ ...VariantFields }} }}
+  metafields(namespace: "custom", first: 15) {{ nodes {{ key type value }} }}
+  variants(first: $variants) {{ nodes {{ ...VariantFields }} pageInfo {{ hasNextPage }} }}
 }}
 """
 
 PRODUCTS_SEARCH = (
     """
-query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!) {
+query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!, $variants: Int!) {
   products(first: $first, query: $query) {
     nodes { ...ProductFields }
   }
@@ -170,7 +170,7 @@ query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!) {
 
 PRODUCT_BY_HANDLE = (
     """
-query ProductByHandle($handle: String!, $withLocations: Boolean!) {
+query ProductByHandle($handle: String!, $withLocations: Boolean!, $variants: Int!) {
   productByIdentifier(identifier: { handle: $handle }) { ...ProductFields }
 }
 """
@@ -180,7 +180,7 @@ query ProductByHandle($handle: String!, $withLocations: Boolean!) {
 
 PRODUCT_BY_ID = (
     """
-query ProductById($id: ID!, $withLocations: Boolean!) {
+query ProductById($id: ID!, $withLocations: Boolean!, $variants: Int!) {
   product(id: $id) { ...ProductFields }
 }
 """

@@ -97,7 +97,7 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
     @server.tool(name="list_customer_orders", title="List a customer's orders", annotations=READ_ONLY)
     async def list_customer_orders(
         customer_email: Email,
-        limit: Annotated[int, Field(ge=1, le=25, description="How many recent orders, newest first.")] = 5,
+        limit: Annotated[int, Field(ge=1, le=10, description="How many recent orders, newest first.")] = 5,
     ) -> CustomerOrders:
         """The most recent orders placed with `customer_email`, newest first, each with its state, total, items
         and tracking. Use it when a customer asks about "my order" without giving a number, then call
@@ -121,7 +121,7 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
         query: Annotated[
             str, Field(description="Product words ('black compression leggings'), a SKU or a handle.", max_length=200)
         ],
-        limit: Annotated[int, Field(ge=1, le=20, description="Maximum number of products.")] = 5,
+        limit: Annotated[int, Field(ge=1, le=10, description="Maximum number of products.")] = 5,
     ) -> ProductSearch:
         """Find products by words, SKU or handle. Each result has its price range, availability, product facts
         (care instructions, materials, compression, ...) and every variant's price, stock and stock status

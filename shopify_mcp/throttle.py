@@ -26,7 +26,8 @@ class CostThrottle:
 
     Each operation's last requested cost is remembered; a request waits until the projected bucket holds that
     much. Concurrent requests reserve capacity under a lock, so a burst is spread out rather than sent at once
-    and answered with THROTTLED.
+    and answered with THROTTLED. Until an operation's cost is known, its first request goes alone (a probe) and
+    the others wait for its answer, so even a cold start does not fire a burst blind.
     """
 
     def __init__(
@@ -40,6 +41,8 @@ class CostThrottle:
         self._state: BucketState | None = None
         self._estimates: dict[str, float] = {}
         self._lock = anyio.Lock()
+        self._probing: set[str] = set()
+        self._learned: dict[str, anyio.Event] = {}
         self.waited_seconds = 0.0
 
     def estimate(self, operation: str) -> float:
@@ -51,7 +54,15 @@ class CostThrottle:
         return min(state.maximum, state.available + (now - state.observed_at) * state.restore_rate)
 
     async def acquire(self, operation: str) -> None:
-        """Wait until the bucket is projected to hold this operation's cost, then reserve it."""
+        """Wait until the bucket is projected to hold this operation's cost, then reserve it.
+
+        Every `acquire` must be followed by `settle(operation)` once the request has an answer (or failed).
+        """
+        while operation not in self._estimates:
+            if operation not in self._probing:
+                self._probing.add(operation)
+                break
+            await self._learned.setdefault(operation, anyio.Event()).wait()
         async with self._lock:
             if self._state is None:
                 return
@@ -66,6 +77,14 @@ class CostThrottle:
                 available = self._projected(now)
             self._state.available = available - cost
             self._state.observed_at = now
+
+    def settle(self, operation: str) -> None:
+        """The request for `operation` is over: release the requests waiting on a probe of its cost."""
+        if operation in self._probing:
+            self._probing.discard(operation)
+            event = self._learned.pop(operation, None)
+            if event is not None:
+                event.set()
 
     def observe(self, operation: str, cost: dict[str, Any] | None) -> None:
         """Learn from a response's `extensions.cost` (absent on some errors)."""

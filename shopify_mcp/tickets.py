@@ -1,4 +1,4 @@
-"""Escalation tickets and the sinks that store them: a local SQLite file, a signed webhook, or Zendesk."""
+"""Escalation ticket sinks: a local SQLite file (listable), a signed webhook, or the Zendesk Tickets API."""
 
 from __future__ import annotations
 
@@ -17,96 +17,36 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
 from httpx import AsyncClient
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shopify_mcp.backoff import Backoff, parse_retry_after
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
+from shopify_mcp.models import Priority, SinkName, Ticket, TicketList, TicketRequest, TicketStatus
 
 logger = logging.getLogger(__name__)
 
-Priority = Literal["low", "normal", "high", "urgent"]
-TicketStatus = Literal["open", "closed"]
-SinkName = Literal["local", "webhook", "zendesk"]
+__all__ = [
+    "LocalTicketSink",
+    "Priority",
+    "Ticket",
+    "TicketList",
+    "TicketRequest",
+    "TicketSink",
+    "TicketStatus",
+    "WebhookTicketSink",
+    "ZendeskTicketSink",
+    "build_ticket_sink",
+    "sign_webhook_payload",
+    "verify_webhook_signature",
+]
 
 SCHEMA_VERSION = 1
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ORDER_NUMBER = re.compile(r"#?(\d{1,20})")
-
-
-class TicketRequest(BaseModel):
-    """What an escalation needs: who the customer is, what happened, how urgent it is."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
-    category: str = Field(min_length=1, max_length=64, description="Topic of the case, e.g. 'refund' or 'damaged'.")
-    customer_email: str = Field(max_length=254, description="The customer's email address (stored lower-cased).")
-    customer_name: str | None = Field(default=None, max_length=200, description="The customer's name, if known.")
-    summary: str = Field(min_length=1, max_length=4000, description="What happened and what the customer wants.")
-    priority: Priority = Field(default="normal", description="How urgent: low, normal, high or urgent.")
-    order_number: str | None = Field(default=None, description="The order concerned, '#1001' or '1001', if any.")
-    source: str | None = Field(default=None, max_length=64, description="Where it came from: email, chat, mcp...")
-
-    @field_validator("category")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if _CONTROL.search(value):
-            raise ValueError("the category must be a single line without control characters")
-        return value
-
-    @field_validator("customer_email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        local, at, domain = value.partition("@")
-        if not (at and local and domain) or "@" in domain:
-            raise ValueError(f"{value!r} is not an email address: it needs exactly one @ with text on both sides")
-        if any(ch.isspace() for ch in value) or _CONTROL.search(value):
-            raise ValueError("an email address cannot contain spaces, line breaks or control characters")
-        return value.lower()
-
-    @field_validator("customer_name", "source")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value or None
-
-    @field_validator("order_number")
-    @classmethod
-    def _order_number(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        match = _ORDER_NUMBER.fullmatch(value)
-        if not match:
-            raise ValueError(f"{value!r} is not an order number: use digits, optionally after '#', like #1001")
-        return f"#{match.group(1)}"
-
-
-class Ticket(TicketRequest):
-    """A stored or delivered escalation ticket."""
-
-    id: str = Field(description="Our ticket id: T-000042 (local) or T- plus 12 hex digits (webhook, Zendesk).")
-    created_at: datetime = Field(description="When the ticket was created, in UTC.")
-    status: TicketStatus = Field(default="open", description="open or closed.")
-    sink: SinkName = Field(description="Where the ticket lives: local, webhook or zendesk.")
-    external_id: str | None = Field(default=None, description="The receiver's id for it (Zendesk ticket number).")
-    url: str | None = Field(default=None, description="Where a person can open it, when the sink has a web UI.")
-
-    @field_validator("created_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class TicketList(BaseModel):
-    """A page of tickets, newest first."""
-
-    tickets: list[Ticket] = Field(description="The tickets, newest first.")
-    total: int = Field(description="How many tickets match the filters (can exceed the page when limited).")
 
 
 def new_ticket_id() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import anyio
 import pytest
 
 from shopify_mcp.backoff import Backoff, parse_retry_after
@@ -106,3 +107,38 @@ def test_wait_after_throttle_uses_the_restore_rate() -> None:
     assert throttle.wait_after_throttle("Op") == 1.0
     throttle.observe("Op", _cost(requested=300, available=100, rate=100))
     assert throttle.wait_after_throttle("Op") == pytest.approx(2.0)
+
+
+@pytest.mark.anyio
+async def test_first_request_of_an_unknown_operation_probes_alone() -> None:
+    throttle = CostThrottle()
+    passed: list[int] = []
+
+    async def request(n: int) -> None:
+        await throttle.acquire("Op")
+        passed.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(3):
+            tg.start_soon(request, n)
+        await anyio.wait_all_tasks_blocked()
+        assert len(passed) == 1, "only the probe goes before the cost is known"
+        throttle.observe("Op", _cost(requested=10, available=1000))
+        throttle.settle("Op")
+    assert sorted(passed) == [0, 1, 2]
+
+
+@pytest.mark.anyio
+async def test_a_failed_probe_hands_over_to_the_next_request() -> None:
+    throttle = CostThrottle()
+    passed: list[int] = []
+
+    async def request(n: int) -> None:
+        await throttle.acquire("Op")
+        passed.append(n)
+        throttle.settle("Op")  # no cost learned (e.g. a 503)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(3):
+            tg.start_soon(request, n)
+    assert sorted(passed) == [0, 1, 2]

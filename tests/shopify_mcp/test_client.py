@@ -13,7 +13,7 @@ import pytest
 from shopify_mcp.auth import ClientCredentialsToken, StaticToken, TokenProvider
 from shopify_mcp.backoff import Backoff
 from shopify_mcp.client import AdminClient
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
 from shopify_mcp.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -25,7 +25,7 @@ from shopify_mcp.errors import (
 
 pytestmark = pytest.mark.anyio
 BASE = "https://aurora-activewear.myshopify.com"
-SEARCH = {"query": '"leggings" status:active', "first": 3, "withLocations": False}
+SEARCH = {"query": '"leggings" status:active', "first": 3, "withLocations": False, "variants": 10}
 
 
 class Sleeps:
@@ -137,7 +137,7 @@ async def test_missing_scope_names_the_scope(http: httpx.AsyncClient, emulator: 
 
 
 async def test_ignored_search_filter_is_an_error_not_an_empty_result(http: httpx.AsyncClient) -> None:
-    variables = {"query": "colour:red", "first": 3, "withLocations": False}
+    variables = {"query": "colour:red", "first": 3, "withLocations": False, "variants": 10}
     with pytest.raises(SearchFilterError, match="colour"):
         await make_client(http, Sleeps()).execute("ProductsSearch", variables)
 
@@ -147,12 +147,17 @@ async def test_invalid_variables_are_a_query_error(http: httpx.AsyncClient) -> N
         await make_client(http, Sleeps()).execute("ProductsSearch", {"query": "x"})
 
 
+@pytest.mark.integration
 async def test_timeouts_are_retried_then_reported(emulator: ShopifyEmulator) -> None:
+    """Over real loopback HTTP (in-process transports have no timeouts): a slow Shopify is a timeout, retried."""
     emulator.faults.delay(2.0, 10)
-    transport = httpx.ASGITransport(app=emulator.app)
-    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(0.05)) as http:
+    async with serve_emulator(emulator) as url, httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as http:
+        client = AdminClient(
+            http, base_url=url, api_version="2026-07", tokens=StaticToken(SANDBOX_TOKEN), backoff=Backoff(0.01, 0.01, 2)
+        )
         with pytest.raises(UpstreamUnavailableError, match="timed out"):
-            await make_client(http, Sleeps(), attempts=2).execute("ShopInfo")
+            await client.execute("ShopInfo")
+    assert client.stats.requests == 2
 
 
 async def test_client_credentials_are_exchanged_and_refreshed(emulator: ShopifyEmulator) -> None:

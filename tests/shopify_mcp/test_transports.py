@@ -17,7 +17,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, serve_emulator
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
 from tests.shopify_mcp.support import OWNER, error_text, ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -57,6 +57,29 @@ async def test_stdio_server_answers_from_the_store_it_is_given(
         refused = await client.call_tool("lookup_order", {"order_number": "#1021", "customer_email": "x@example.net"})
         assert "No order" in error_text(refused)
     assert [r.operation for r in emulator.requests] == ["OrderByName", "OrderByName"]
+
+
+async def test_stdio_server_spreads_a_burst_instead_of_being_throttled(tmp_path: Path) -> None:
+    """Twelve concurrent product searches (~430 points each) against a 1,000-point bucket refilling at 500/s: the
+    server's client waits for capacity, so Shopify answers THROTTLED at most once, and every call succeeds."""
+    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=1000, restore_rate=500)
+    results: list[bool] = []
+    async with serve_emulator(small) as url:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "shopify_mcp"], env=server_env(tmp_path, url), cwd=str(tmp_path)
+        )
+        async with Client(params) as client:
+
+            async def search() -> None:
+                result = await client.call_tool("search_products", {"query": "compression"})
+                results.append(not result.is_error)
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(12):
+                    tg.start_soon(search)
+    assert results == [True] * 12
+    throttled = sum(1 for r in small.requests if r.throttled)
+    assert throttled <= 1, f"{throttled} THROTTLED answers: the client should wait instead"
 
 
 def free_port() -> int:
