@@ -61,7 +61,7 @@ async def open_context(
 ) -> AsyncIterator[ShopifyContext]:
     """Build every service for `settings`; with no store configured (or an `emulator` given) use it in-process.
 
-    The in-process sandbox is reached through `httpx.ASGITransport`, so requests take the same path through
+    The in-process sandbox is reached through the emulator's ASGI transport, so requests take the same path through
     the Admin API client (serialisation, throttling, error handling) as they do against Shopify.
     """
     timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
@@ -73,10 +73,9 @@ async def open_context(
         if emulator is not None:
             from shopify_mcp.emulator import SANDBOX_TOKEN
 
-            transport = httpx.ASGITransport(app=emulator.app)
-            api_http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
+            api_http = httpx.AsyncClient(transport=emulator.transport(), timeout=timeout, headers=headers)
             base_url = settings.base_url
-            tokens = StaticToken(settings.access_token.get_secret_value() if settings.access_token else SANDBOX_TOKEN)
+            tokens = StaticToken(SANDBOX_TOKEN)
             logger.info("Using the sandbox store (no SHOPIFY_STORE set)")
         else:
             api_http = httpx.AsyncClient(timeout=timeout, headers=headers)

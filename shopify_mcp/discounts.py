@@ -25,6 +25,10 @@ def discount_info(node: dict[str, Any]) -> dict[str, Any]:
     """The fields of `DiscountInfo` from any discount type (percentage / amount / free shipping / BXGY / app)."""
     kind = _KINDS.get(node.get("__typename", ""), "percentage")
     value = (node.get("customerGets") or {}).get("value") or {}
+    free_items: int | None = None
+    if value.get("__typename") == "DiscountOnQuantity":  # buy X get Y: the effect applies to Y items
+        free_items = int((value.get("quantity") or {}).get("quantity") or 0) or None
+        value = value.get("effect") or {}
     percentage: float | None = None
     amount: Money | None = None
     if value.get("__typename") == "DiscountPercentage":
@@ -47,6 +51,7 @@ def discount_info(node: dict[str, Any]) -> dict[str, Any]:
         "ends_at": node.get("endsAt"),
         "minimum_subtotal": money(subtotal) if subtotal else None,
         "minimum_quantity": int(quantity) if quantity is not None else None,
+        "get_quantity": free_items,
     }
 
 

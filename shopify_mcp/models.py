@@ -225,6 +225,9 @@ class DiscountInfo(Model):
     ends_at: datetime | None
     minimum_subtotal: Money | None = None
     minimum_quantity: int | None = None
+    get_quantity: int | None = Field(
+        default=None, description="Buy X get Y: how many items get the percentage or amount off (100% = free)."
+    )
 
 
 class DiscountCheck(Model):

@@ -213,12 +213,20 @@ _MINIMUM = f"""
   }}
 """
 
+_VALUE = f"""
+      ... on DiscountPercentage {{ percentage }}
+      ... on DiscountAmount {{ amount {{ {MONEY} }} appliesOnEachItem }}
+"""
+
 _GETS = f"""
   customerGets {{
     value {{
       __typename
-      ... on DiscountPercentage {{ percentage }}
-      ... on DiscountAmount {{ amount {{ {MONEY} }} appliesOnEachItem }}
+      {_VALUE}
+      ... on DiscountOnQuantity {{
+        quantity {{ quantity }}
+        effect {{ __typename {_VALUE} }}
+      }}
     }}
   }}
 """

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, cast
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -15,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shopify_mcp.context import ShopifyContext
-from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError, TicketSinkError
+from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError
 from shopify_mcp.models import (
     CustomerOrders,
     CustomerProfile,
@@ -35,6 +34,7 @@ helping, exactly as they wrote from. A wrong email and a wrong order number give
 Never invent order details, tracking numbers, stock or discount terms: quote what the tools return.
 """
 
+RouteHandler = Callable[[Request], Awaitable[Response]]
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 ESCALATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 
@@ -254,14 +254,18 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
             raise ResourceError(str(exc)) from exc
         return f"{policy.title}\n{policy.url}\n\n{policy.text}"
 
-    @server.custom_route("/health", methods=["GET"])
+    health_route = cast(Callable[[RouteHandler], RouteHandler], server.custom_route("/health", methods=["GET"]))
+
+    @health_route
     async def health(request: Request) -> Response:
-        """200 when the Admin API (or sandbox) answers a trivial query, 503 with the reason otherwise."""
+        """200 when the Admin API (or the sandbox) answers a trivial query, 503 with the reason otherwise.
+
+        Served without the bearer token (load balancers probe it), so it says nothing about the store itself.
+        """
         try:
-            shop = (await ctx.client.execute("ShopInfo"))["shop"]
-        except (ShopifyAPIError, TicketSinkError) as exc:
+            await ctx.client.execute("ShopInfo")
+        except ShopifyAPIError as exc:
             return JSONResponse({"status": "unhealthy", "shopify": str(exc)}, status_code=503)
-        body = {"status": "ok", "shop": shop["name"], "mode": "sandbox" if ctx.emulator else "live"}
-        return Response(json.dumps(body), media_type="application/json")
+        return JSONResponse({"status": "ok", "mode": "sandbox" if ctx.emulator else "live"})
 
     return server

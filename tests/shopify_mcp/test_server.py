@@ -328,3 +328,9 @@ async def test_a_passing_error_is_retried_transparently(client: Client, emulator
     emulator.faults.http_status(502, 1)
     emulator.faults.throttle(1)
     assert ok(await client.call_tool("search_products", {"query": "leggings"}))["products"]
+
+
+async def test_buy_x_get_y_discount_says_what_the_customer_gets(client: Client) -> None:
+    check = ok(await client.call_tool("check_discount_code", {"code": "SOCKS3X2"}))
+    assert check["discount"]["kind"] == "buy_x_get_y"
+    assert check["discount"]["percentage"] == 100.0 and check["discount"]["get_quantity"] == 1

@@ -1,0 +1,106 @@
+"""Settings of the Gmail server, read once from the environment (prefix `GMAIL_`) or a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gmail_mcp.errors import ConfigError
+
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+
+
+def config_dir() -> Path:
+    return Path.home() / ".config" / "support-agent"
+
+
+def data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "support-agent"
+
+
+class GmailSettings(BaseSettings):
+    """Everything the Gmail server can be told. See `.env.example` for each variable with a comment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GMAIL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    backend: Literal["auto", "gmail", "maildir"] = "auto"
+    """auto: Gmail when a token is configured (GOOGLE_TOKEN_JSON or an existing token file), else Maildir."""
+
+    # --- Gmail API -----------------------------------------------------------------------------------
+    token_json: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GMAIL_TOKEN_JSON", "GOOGLE_TOKEN_JSON")
+    )
+    """The authorised-user JSON in one line (the original product's format)."""
+    token_file: Path = Field(default_factory=lambda: config_dir() / "gmail-token.json")
+    """Where `gmail-mcp auth` writes the token and where refreshed tokens are saved."""
+    client_secrets_file: Path | None = None
+    """The OAuth desktop client JSON downloaded from Google Cloud, for `gmail-mcp auth`."""
+    api_endpoint: str | None = None
+    """Another Gmail API root (a proxy, or the project's emulator in tests)."""
+    user_id: str = "me"
+
+    # --- Maildir -------------------------------------------------------------------------------------
+    maildir: Path = Field(default_factory=lambda: data_dir() / "maildir")
+    address: str = "support@aurora-activewear.example"
+    """The mailbox owner's address for the Maildir backend (Gmail reports its own)."""
+
+    # --- Behaviour -----------------------------------------------------------------------------------
+    fallback_query: str = "in:inbox newer_than:7d"
+    """Used when there is no cursor yet, or Gmail says the cursor is too old."""
+    max_body_chars: int = Field(default=100_000, ge=1_000, le=5_000_000)
+    timeout: float = 30.0
+    max_retries: int = 4
+    retry_base_delay: float = 0.5
+    retry_max_delay: float = 30.0
+
+    # --- MCP over HTTP ------------------------------------------------------------------------------
+    mcp_bearer_token: SecretStr | None = None
+    mcp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("mcp_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value or any(c.isspace() for c in value):
+            raise ValueError("GMAIL_ADDRESS must be one email address")
+        return value.strip().lower()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> GmailSettings:
+        if self.backend == "gmail" and not self.token_json and not self.token_file.is_file():
+            raise ValueError(
+                f"GMAIL_BACKEND=gmail needs a token: run `gmail-mcp auth` (writes {self.token_file}) or set "
+                "GOOGLE_TOKEN_JSON"
+            )
+        return self
+
+    @property
+    def use_gmail(self) -> bool:
+        if self.backend == "auto":
+            return self.token_json is not None or self.token_file.is_file()
+        return self.backend == "gmail"
+
+
+def load_settings(**overrides: object) -> GmailSettings:
+    """Read the settings, turning pydantic's validation report into one readable `ConfigError`."""
+    try:
+        return GmailSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"Invalid Gmail settings: {problems}") from None

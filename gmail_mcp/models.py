@@ -1,0 +1,128 @@
+"""Pydantic models of what the Gmail tools return (MCP clients receive them as structured content)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Address(Model):
+    name: str | None = Field(default=None, description="Display name, decoded (RFC 2047), e.g. 'José Núñez'.")
+    email: str = Field(description="The address, lower-cased, e.g. 'jose@example.com'.")
+
+
+class AuthResults(Model):
+    """SPF/DKIM/DMARC verdicts from the receiving server's Authentication-Results header (None when absent)."""
+
+    spf: str | None = None
+    dkim: str | None = None
+    dmarc: str | None = None
+    dmarc_domain: str | None = Field(default=None, description="header.from domain that DMARC evaluated.")
+
+
+class Headers(Model):
+    """The headers that matter for support triage, decoded."""
+
+    from_: Address | None = Field(default=None, alias="from", serialization_alias="from")
+    reply_to: list[Address] = Field(default_factory=list)
+    to: list[Address] = Field(default_factory=list)
+    cc: list[Address] = Field(default_factory=list)
+    subject: str = ""
+    date: datetime | None = None
+    message_id: str | None = Field(default=None, description="RFC 5322 Message-ID with angle brackets.")
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list, description="Message-IDs, oldest first.")
+    list_id: str | None = None
+    list_unsubscribe: str | None = None
+    auto_submitted: str | None = None
+    precedence: str | None = None
+    return_path: str | None = None
+    authentication: AuthResults = Field(default_factory=AuthResults)
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class Attachment(Model):
+    filename: str | None
+    content_type: str
+    size: int = Field(description="Decoded size in bytes.")
+    inline: bool = Field(default=False, description="Content-Disposition inline (e.g. an embedded image).")
+
+
+class Message(Model):
+    """One email, parsed: headers, clean text, and the new part of a reply separated from quotes and signature."""
+
+    id: str = Field(description="Backend message id (Gmail's id, or the Maildir unique name).")
+    thread_id: str
+    labels: list[str] = Field(description="Label names, e.g. INBOX, UNREAD, support/processed.")
+    unread: bool
+    from_me: bool = Field(description="Sent by the mailbox owner (or a draft of theirs).")
+    received_at: datetime
+    headers: Headers
+    text: str = Field(description="The whole body as clean text (HTML converted, links kept as 'text (url)').")
+    new_text: str = Field(description="What this message adds: the text above the quoted history and signature.")
+    quoted_text: str | None = Field(default=None, description="The quoted earlier conversation, if any.")
+    signature: str | None = None
+    html_only: bool = Field(default=False, description="The message had no text/plain part.")
+    truncated: bool = Field(default=False, description="The body was longer than the limit and was cut.")
+    attachments: list[Attachment] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list, description="Parsing problems worked around (charsets, MIME).")
+
+
+class MessageRef(Model):
+    id: str
+    thread_id: str
+
+
+class NewMessages(Model):
+    cursor: str = Field(description="Pass it back next time to get only what arrived since.")
+    messages: list[MessageRef] = Field(description="New inbox messages, oldest first (read or unread).")
+    full_sync: bool = Field(
+        description="True when the cursor was missing or too old and the list came from a query instead."
+    )
+
+
+class MessageSummary(Model):
+    id: str
+    thread_id: str
+    from_: Address | None = Field(default=None, alias="from", serialization_alias="from")
+    subject: str
+    date: datetime | None
+    unread: bool
+    snippet: str = Field(description="The first 200 characters of the new text.")
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class SearchResult(Model):
+    messages: list[MessageSummary]
+    next_page_token: str | None = None
+
+
+class Thread(Model):
+    id: str
+    messages: list[Message] = Field(description="Chronological, drafts included (from_me and the DRAFT label).")
+
+
+class Draft(Model):
+    id: str = Field(description="Draft id.")
+    message_id: str = Field(description="Backend id of the draft's message.")
+    thread_id: str
+    to: list[Address]
+    subject: str
+    in_reply_to: str | None = Field(description="Message-ID of the message the draft answers.")
+    created: bool = Field(description="False when a draft for this message already existed and was returned.")
+
+
+class DraftList(Model):
+    drafts: list[Draft]
+
+
+class LabelResult(Model):
+    modified: int = Field(description="How many messages were changed.")
+    created_labels: list[str] = Field(default_factory=list, description="Labels that did not exist and were created.")

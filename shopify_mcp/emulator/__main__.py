@@ -1,0 +1,74 @@
+"""`python -m shopify_mcp.emulator`: run the Shopify emulator standalone on loopback until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+
+from shopify_mcp.emulator.app import SANDBOX_TOKEN, ShopifyEmulator
+from shopify_mcp.emulator.cost import DEFAULT_BUCKET_SIZE, DEFAULT_RESTORE_RATE
+from shopify_mcp.emulator.server import serve_emulator
+from shopify_mcp.emulator.store import Store, load_sandbox_store, load_store
+from shopify_mcp.emulator.tau import load_tau_store
+
+logger = logging.getLogger("shopify_mcp.emulator")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m shopify_mcp.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--store", type=Path, help="a store file in the sandbox format (default: the sandbox store)")
+    source.add_argument("--tau", type=Path, help="the tau-retail directory (users/orders/products.json)")
+    parser.add_argument("--bucket", type=float, default=DEFAULT_BUCKET_SIZE, help="cost bucket size (points)")
+    parser.add_argument("--restore", type=float, default=DEFAULT_RESTORE_RATE, help="bucket restore rate (points/s)")
+    parser.add_argument("--token", default=SANDBOX_TOKEN, help=f"accepted access token (default {SANDBOX_TOKEN})")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def load(args: argparse.Namespace) -> Store:
+    if args.tau is not None:
+        return load_tau_store(args.tau)
+    if args.store is not None:
+        return load_store(args.store)
+    return load_sandbox_store()
+
+
+async def run(args: argparse.Namespace) -> None:
+    store = load(args)
+    emulator = ShopifyEmulator(
+        store=store, access_tokens={args.token}, bucket_size=args.bucket, restore_rate=args.restore
+    )
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with serve_emulator(emulator, args.host, args.port) as url:
+            logger.info("%s", store.summary())
+            print(f"Shopify emulator: {url}  (X-Shopify-Access-Token: {args.token})", file=sys.stderr, flush=True)
+            async for received in signals:
+                logger.info("Received %s, shutting down", signal.Signals(received).name)
+                break
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        anyio.run(run, args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

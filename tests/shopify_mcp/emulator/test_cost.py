@@ -1,0 +1,133 @@
+"""Query cost (requested and actual), the leaky bucket, THROTTLED and MAX_COST_EXCEEDED answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+
+from shopify_mcp.emulator import CostBucket, ShopifyEmulator
+from shopify_mcp.emulator.cost import CostCalculator
+from shopify_mcp.emulator.resolvers import executable_schema
+from shopify_mcp.queries import ALL_OPERATIONS
+from tests.shopify_mcp.emulator.conftest import FakeClock, gql
+
+pytestmark = pytest.mark.anyio
+
+
+def requested(query: str, variables: dict[str, Any] | None = None, name: str | None = None) -> int:
+    document = graphql.parse(query)
+    operation = graphql.get_operation_ast(document, name)
+    assert operation is not None
+    return CostCalculator(executable_schema(), document, operation, variables).requested()
+
+
+def test_documented_examples() -> None:
+    assert requested("{ shop { name currencyCode } }") == 1
+    # Shopify's own example: 2 + 10 * (1 + 2 + 5 * 1)
+    assert (
+        requested(
+            "{ products(first: 10) { edges { node { title variants(first: 5) { edges { node { price } } } } } } }"
+        )
+        == 82
+    )
+
+
+def test_sizes_come_from_variables_and_directives_count() -> None:
+    query = """query Q($n: Int!, $deep: Boolean!) {
+      products(first: $n) { nodes { title variants(first: 4) @include(if: $deep) { nodes { sku } } } }
+    }"""
+    assert requested(query, {"n": 3, "deep": False}) == 2 + 3 * 1
+    assert requested(query, {"n": 3, "deep": True}) == 2 + 3 * (1 + 2 + 4)
+
+
+def test_unions_cost_their_most_expensive_member_and_plain_lists_are_sized() -> None:
+    union = """{ codeDiscountNodeByCode(code: "X") { codeDiscount {
+        ... on DiscountCodeBasic { codes(first: 3) { nodes { code } } } ... on DiscountCodeApp { title } } } }"""
+    assert requested(union) == 1 + 1 + (2 + 3)
+    plain = """{ order(id: "gid://shopify/Order/1") {
+        fulfillments(first: 4) { trackingInfo(first: 2) { number } } } }"""
+    assert requested(plain) == 1 + 2 + 4 * (1 + 2 + 2 * 1)
+
+
+async def test_actual_cost_counts_what_came_back(http: httpx.AsyncClient) -> None:
+    body = await gql(http, '{ orders(first: 50, query: "email:ben@example.com") { nodes { name } } }')
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 52 and cost["actualQueryCost"] == 3
+    assert cost["throttleStatus"] == {"maximumAvailable": 2000.0, "currentlyAvailable": 1997, "restoreRate": 100.0}
+
+
+def test_bucket_leaks_back_at_the_restore_rate() -> None:
+    clock = FakeClock()
+    bucket = CostBucket(100, 10, clock=clock)
+    assert bucket.spend(80) and not bucket.spend(30)
+    clock.advance(1.0)
+    assert bucket.spend(30)
+    clock.advance(100)
+    assert bucket.status()["currentlyAvailable"] == 100
+
+
+async def test_a_dry_bucket_throttles_until_it_refills(
+    http: httpx.AsyncClient, emu: ShopifyEmulator, clock: FakeClock
+) -> None:
+    query = "{ shop { name } }"
+    emu.bucket.drain()
+    body = await gql(http, query)
+    assert "data" not in body
+    assert body["errors"] == [
+        {
+            "message": "Throttled",
+            "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
+        }
+    ]
+    assert body["extensions"]["cost"]["actualQueryCost"] is None
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 0
+    assert emu.requests[-1].throttled
+    clock.advance(0.005)  # half a point back: still short of the 1 point `shop` costs
+    assert "data" not in await gql(http, query)
+    clock.advance(0.01)
+    body = await gql(http, query)
+    assert body["data"]["shop"]["name"] == "Test Outfitters"
+    assert not emu.requests[-1].throttled
+
+
+async def test_a_query_over_the_single_query_limit_is_refused(http: httpx.AsyncClient, emu: ShopifyEmulator) -> None:
+    query = "{ orders(first: 250) { nodes { lineItems(first: 250) { nodes { title } } } } }"
+    body = await gql(http, query)
+    assert "data" not in body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert error["extensions"]["cost"] == 2 + 250 * (1 + 2 + 250) and error["extensions"]["maxCost"] == 1000
+    assert error["message"].startswith(f"Query cost is {error['extensions']['cost']}, which exceeds")
+    assert emu.bucket.status()["currentlyAvailable"] == 2000  # nothing was charged
+
+
+# The largest page sizes the project's lookups send (catalog search limit 10 with 20 variants, product pages with
+# 40 variants and locations, order lists of 10, 50 active discounts). Keep in step with the callers.
+PROJECT_VARIABLES: dict[str, dict[str, Any]] = {
+    "OrderByName": {"query": 'name:"#1002"'},
+    "OrdersByEmail": {"query": 'email:"ana@example.com"', "first": 10},
+    "CustomerProfile": {"email": "ana@example.com"},
+    "ProductsSearch": {"query": "tee", "first": 10, "withLocations": False, "variants": 20},
+    "ProductByHandle": {"handle": "merino-running-tee", "withLocations": True, "variants": 40},
+    "ProductById": {"id": "gid://shopify/Product/10", "withLocations": True, "variants": 40},
+    "DiscountByCode": {"code": "WELCOME10"},
+    "ActiveDiscounts": {"first": 50},
+    "ShopPolicies": {},
+    "ShopInfo": {},
+    "AccessScopes": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_OPERATIONS))
+async def test_project_operations_run_within_shopify_cost_limits(http: httpx.AsyncClient, name: str) -> None:
+    """At their largest sizes, the project's operations must stay under Shopify's 1,000-point single-query limit
+    (above it Shopify refuses them with MAX_COST_EXCEEDED) and leave room in the 2,000-point bucket."""
+    assert set(PROJECT_VARIABLES) == set(ALL_OPERATIONS), "a new operation needs its largest variables here"
+    body = await gql(http, ALL_OPERATIONS[name], PROJECT_VARIABLES[name], operation=name)
+    assert "errors" not in body, body["errors"]
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] <= 1000
+    assert 0 < cost["actualQueryCost"] <= cost["requestedQueryCost"]
