@@ -65,10 +65,13 @@ class Message(Model):
     received_at: datetime
     headers: Headers
     text: str = Field(description="The whole body as clean text (HTML converted, links kept as 'text (url)').")
-    new_text: str = Field(description="What this message adds: the text above the quoted history and signature.")
+    new_text: str = Field(
+        description="What this message adds: the text without the quoted history; a signature, if any, stays at "
+        "its end (and is also given in `signature`)."
+    )
     quoted_text: str | None = Field(default=None, description="The quoted earlier conversation, if any.")
     signature: str | None = None
-    html_only: bool = Field(default=False, description="The message had no text/plain part.")
+    html_only: bool = Field(default=False, description="The message had no non-empty text/plain part.")
     truncated: bool = Field(default=False, description="The body was longer than the limit and was cut.")
     attachments: list[Attachment] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list, description="Parsing problems worked around (charsets, MIME).")

@@ -10,6 +10,7 @@ import anyio
 
 from shopify_mcp.config import ShopifySettings, load_settings
 from shopify_mcp.errors import ConfigError
+from shopify_mcp.transport import Transport
 
 __all__ = ["main", "serve"]
 __version__ = "0.1.0"
@@ -31,27 +32,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def serve(settings: ShopifySettings, transport: str, host: str, port: int, log_level: str) -> None:
+async def serve(settings: ShopifySettings, transport: Transport, host: str, port: int, log_level: str) -> None:
     """Open the services and run the server on the chosen transport until it is stopped."""
     from shopify_mcp.context import open_context
     from shopify_mcp.server import create_server
-    from shopify_mcp.transport import http_app, serve_http
+    from shopify_mcp.transport import run_server
 
     async with open_context(settings) as ctx:
-        server = create_server(ctx)
         logger.info("shopify-mcp ready (%s, %s)", transport, ctx.mode)
-        if transport == "stdio":
-            await server.run_stdio_async()
-            return
         token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
-        app = http_app(
-            server,
-            "sse" if transport == "sse" else "streamable-http",
+        await run_server(
+            create_server(ctx),
+            transport,
             host=host,
+            port=port,
+            log_level=log_level,
             bearer_token=token,
             allowed_hosts=settings.mcp_allowed_hosts,
         )
-        await serve_http(app, host, port, log_level)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -93,3 +93,27 @@ def http_app(
 async def serve_http(app: ASGIApp, host: str, port: int, log_level: str = "info") -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), lifespan="on")
     await uvicorn.Server(config).serve()
+
+
+async def run_server(
+    server: MCPServer,
+    transport: Transport,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    bearer_token: str | None,
+    allowed_hosts: tuple[str, ...],
+) -> None:
+    """Run an MCP server on stdio, or on HTTP behind the checks above, until it is stopped."""
+    if transport == "stdio":
+        await server.run_stdio_async()
+        return
+    app = http_app(
+        server,
+        "sse" if transport == "sse" else "streamable-http",
+        host=host,
+        bearer_token=bearer_token,
+        allowed_hosts=allowed_hosts,
+    )
+    await serve_http(app, host, port, log_level)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +40,19 @@ def no_external_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+_REPORT: list[str] = []
+
+
+@pytest.fixture
+def report() -> Callable[[str], None]:
+    """Lines a test wants in the run's summary (corpus counts, for example)."""
+    return _REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _REPORT:
+        terminalreporter.section("corpus report")
+        for line in _REPORT:
+            terminalreporter.write_line(line)

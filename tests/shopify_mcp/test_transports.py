@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import anyio
@@ -18,6 +18,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
+from tests.processes import RunningServer, http_server
 from tests.shopify_mcp.support import OWNER, error_text, ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -82,53 +83,17 @@ async def test_stdio_server_spreads_a_burst_instead_of_being_throttled(tmp_path:
     assert throttled <= 1, f"{throttled} THROTTLED answers: the client should wait instead"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RunningServer:
-    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
-        self.process = process
-        self.url = url
-
-
-StartServer = Callable[..., Awaitable[RunningServer]]
+StartServer = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
 
 @pytest.fixture
-async def start_server(tmp_path: Path, emulator_url: str) -> AsyncIterator[StartServer]:
-    """Start `shopify-mcp` on an HTTP transport; ready once /health answers (the emulator shares our event loop,
-    so every wait here is asynchronous)."""
-    started: list[subprocess.Popen[bytes]] = []
+def start_server(tmp_path: Path, emulator_url: str) -> StartServer:
+    """`shopify-mcp` on an HTTP transport, pointed at the loopback emulator."""
 
-    async def start(transport: str = "streamable-http", **env: str) -> RunningServer:
-        port = free_port()
-        process = subprocess.Popen(  # noqa: ASYNC220 (start-up only; the wait below is async)
-            [sys.executable, "-m", "shopify_mcp", "--transport", transport, "--port", str(port)],
-            env=server_env(tmp_path, emulator_url, **env),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(process)
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(timeout=2) as http:
-            with anyio.fail_after(30):
-                while True:
-                    assert process.poll() is None, "the server exited during start-up"
-                    try:
-                        if (await http.get(f"{base}/health")).status_code == 200:
-                            return RunningServer(process, base)
-                    except httpx.TransportError:
-                        pass
-                    await anyio.sleep(0.05)
+    def start(transport: str = "streamable-http", **env: str) -> AbstractAsyncContextManager[RunningServer]:
+        return http_server("shopify_mcp", server_env(tmp_path, emulator_url, **env), transport=transport)
 
-    yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=10)
+    return start
 
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -136,17 +101,15 @@ LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
 async def test_streamable_http_end_to_end(start_server: StartServer) -> None:
-    server = await start_server()
-    async with Client(f"{server.url}/mcp") as client:
+    async with start_server() as server, Client(f"{server.url}/mcp") as client:
         product = ok(await client.call_tool("get_product", {"handle": "cork-yoga-mat"}))
         assert product["title"]
-    async with httpx.AsyncClient() as http:
-        assert (await http.get(f"{server.url}/health")).json()["status"] == "ok"
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{server.url}/health")).json()["status"] == "ok"
 
 
 async def test_http_refuses_foreign_host_and_origin(start_server: StartServer) -> None:
-    server = await start_server()
-    async with httpx.AsyncClient() as http:
+    async with start_server() as server, httpx.AsyncClient() as http:
         evil_host = await http.post(
             f"{server.url}/mcp", json=LIST_TOOLS, headers={**MCP_HEADERS, "Host": "evil.example"}
         )
@@ -158,22 +121,21 @@ async def test_http_refuses_foreign_host_and_origin(start_server: StartServer) -
 
 
 async def test_bearer_token_is_required_on_every_request(start_server: StartServer) -> None:
-    server = await start_server(SHOPIFY_MCP_BEARER_TOKEN=TOKEN)
-    async with httpx.AsyncClient() as http:
-        assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)).status_code == 401
-        wrong = {**MCP_HEADERS, "Authorization": "Bearer nope"}
-        assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=wrong)).status_code == 401
-        assert (await http.get(f"{server.url}/health")).status_code == 200, "health stays open for load balancers"
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as authorised,
-        Client(streamable_http_client(f"{server.url}/mcp", http_client=authorised)) as client,
-    ):
-        assert ok(await client.call_tool("list_promotions", {}))["public_codes"]
+    async with start_server(SHOPIFY_MCP_BEARER_TOKEN=TOKEN) as server:
+        async with httpx.AsyncClient() as http:
+            assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)).status_code == 401
+            wrong = {**MCP_HEADERS, "Authorization": "Bearer nope"}
+            assert (await http.post(f"{server.url}/mcp", json=LIST_TOOLS, headers=wrong)).status_code == 401
+            assert (await http.get(f"{server.url}/health")).status_code == 200, "health stays open for probes"
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as authorised,
+            Client(streamable_http_client(f"{server.url}/mcp", http_client=authorised)) as client,
+        ):
+            assert ok(await client.call_tool("list_promotions", {}))["public_codes"]
 
 
 async def test_sse_transport(start_server: StartServer) -> None:
-    server = await start_server("sse")
-    async with Client(sse_client(f"{server.url}/sse")) as client:
+    async with start_server("sse") as server, Client(sse_client(f"{server.url}/sse")) as client:
         policies = ok(await client.call_tool("get_policies", {"kind": "shipping"}))
         assert policies["policies"][0]["type"] == "SHIPPING_POLICY"
 

@@ -1,0 +1,160 @@
+"""Reply drafts as RFC 822 bytes: threaded headers derived from the original, text and escaped HTML alternatives."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from html.parser import HTMLParser
+
+from gmail_mcp.errors import InvalidInputError
+from gmail_mcp.models import Address, Headers
+
+MARKER_HEADER = "X-Support-Agent-Reply-To"
+"""Names the Message-ID a draft answers, so a repeated request finds the existing draft instead of adding one."""
+
+_PREFIX = re.compile(r"^\s*((re|aw|sv|antw|odp|vs|ynt|r|rif|res|tr|fw|fwd|wg|enc)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MAX_REFERENCES = 20
+_ALLOWED_TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "a"})
+
+
+def header_value(value: str) -> str:
+    """One line with no CR, LF, NUL or other control characters (no header injection)."""
+    return " ".join(_UNSAFE.sub("", value.replace("\r", " ").replace("\n", " ")).split())
+
+
+def reply_subject(subject: str) -> str:
+    """Exactly one 'Re:' in front of the original subject, whatever prefixes it carried."""
+    bare = _PREFIX.sub("", header_value(subject)).strip()
+    return f"Re: {bare}" if bare else "Re:"
+
+
+@dataclass(frozen=True)
+class Reply:
+    raw: bytes
+    to: list[Address]
+    subject: str
+    in_reply_to: str | None
+
+
+def reply_recipients(original: Headers, own_address: str) -> list[Address]:
+    """Reply-To when present, else From; never the mailbox itself (a reply to our own message goes to its To)."""
+    own = own_address.lower()
+    candidates = original.reply_to or ([original.from_] if original.from_ else [])
+    chosen = [a for a in candidates if a.email.lower() != own]
+    if not chosen and original.from_ is not None and original.from_.email.lower() == own:
+        chosen = [a for a in original.to if a.email.lower() != own]
+    if not chosen:
+        raise InvalidInputError("The message has no sender address to reply to (other than this mailbox).")
+    return chosen
+
+
+def _references(original: Headers) -> list[str]:
+    chain = [r for r in original.references if r]
+    if original.message_id and original.message_id not in chain:
+        chain.append(original.message_id)
+    if len(chain) > _MAX_REFERENCES:  # keep the root and the most recent ones (RFC 5322 section 3.6.4)
+        chain = [chain[0], *chain[-(_MAX_REFERENCES - 1) :]]
+    return [header_value(r) for r in chain]
+
+
+class _Sanitiser(HTMLParser):
+    """Keeps a few formatting tags and https/mailto links; everything else is escaped text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            return
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            if not href.startswith(("https://", "mailto:")):
+                self.open.append("")  # an unsafe link keeps its text only
+                return
+            self.out.append(f'<a href="{html.escape(href, quote=True)}">')
+            self.open.append("a")
+            return
+        if tag == "br":
+            self.out.append("<br>")
+            return
+        self.out.append(f"<{tag}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self.open:
+            if self.open.pop():
+                self.out.append("</a>")
+        elif tag in _ALLOWED_TAGS and tag != "br":
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(html.escape(data, quote=False))
+
+
+def sanitise_html(fragment: str) -> str:
+    parser = _Sanitiser()
+    parser.feed(fragment)
+    parser.close()
+    return "".join(parser.out)
+
+
+def text_to_html(text: str) -> str:
+    """Escaped paragraphs: every character of the text is shown as written, nothing becomes markup."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "\n".join("<p>" + html.escape(p, quote=False).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+
+
+def compose_reply(
+    original: Headers,
+    *,
+    own_address: str,
+    own_name: str | None = None,
+    body_text: str,
+    body_html: str | None = None,
+    quoted: str | None = None,
+) -> Reply:
+    """A reply to `original` from `own_address`: threaded, one 'Re:', recipients derived, bodies escaped."""
+    text = _UNSAFE.sub("", body_text.replace("\r\n", "\n")).strip()
+    if not text:
+        raise InvalidInputError("body_text is empty: write the reply text.")
+    recipients = reply_recipients(original, own_address)
+    subject = reply_subject(original.subject)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = HeaderAddress(display_name=header_value(own_name or ""), addr_spec=own_address)
+    message["To"] = [HeaderAddress(display_name=header_value(a.name or ""), addr_spec=a.email) for a in recipients]
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = own_address.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring="support-agent", domain=domain)
+    if original.message_id:
+        message["In-Reply-To"] = header_value(original.message_id)
+        message["References"] = " ".join(_references(original))
+        message[MARKER_HEADER] = header_value(original.message_id)
+    full_text = text
+    html_body = sanitise_html(body_html) if body_html else text_to_html(text)
+    if quoted:
+        attribution = _attribution(original)
+        full_text += f"\n\n{attribution}\n" + "\n".join(f"> {line}" for line in quoted.strip().splitlines())
+        html_body += f"\n<p>{html.escape(attribution)}</p>\n<blockquote>{text_to_html(quoted)}</blockquote>"
+    message.set_content(full_text + "\n", subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n{html_body}\n</body></html>\n',
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
+    )
+    return Reply(raw=message.as_bytes(), to=recipients, subject=subject, in_reply_to=original.message_id)
+
+
+def _attribution(original: Headers) -> str:
+    who = original.from_.name or original.from_.email if original.from_ else "the customer"
+    when = original.date.strftime("%Y-%m-%d %H:%M") if original.date else "an earlier date"
+    return header_value(f"On {when}, {who} wrote:")

@@ -1,0 +1,65 @@
+"""`python -m gmail_mcp.emulator`: run the Gmail emulator on loopback until interrupted (logs to stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import anyio
+
+from gmail_mcp.emulator.app import DEFAULT_ADDRESS, GmailEmulator
+from gmail_mcp.emulator.server import serve_emulator
+from gmail_mcp.emulator.tokens import EMULATOR_TOKEN
+
+logger = logging.getLogger("gmail_mcp.emulator")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gmail_mcp.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8766, help="port (0 picks a free one; default 8766)")
+    parser.add_argument("--address", default=DEFAULT_ADDRESS, help=f"the mailbox address (default {DEFAULT_ADDRESS})")
+    parser.add_argument("--mailbox", type=Path, help="a directory of .eml files delivered to the inbox at start")
+    parser.add_argument("--token", default=EMULATOR_TOKEN, help=f"accepted access token (default {EMULATOR_TOKEN})")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> None:
+    emulator = GmailEmulator(args.address, access_tokens={args.token})
+    if args.mailbox is not None:
+        if not args.mailbox.is_dir():
+            raise ValueError(f"--mailbox {args.mailbox} is not a directory")
+        delivered = emulator.mailbox.deliver_directory(args.mailbox)
+        logger.info("Delivered %d messages from %s", len(delivered), args.mailbox)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with serve_emulator(emulator, args.host, args.port) as url:
+            print(
+                f"Gmail emulator: {url}  (Authorization: Bearer {args.token}; token URI {url}/token)", file=sys.stderr
+            )
+            sys.stderr.flush()
+            async for received in signals:
+                logger.info("Received %s, shutting down", signal.Signals(received).name)
+                break
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        anyio.run(run, args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The Gmail backend: google-api-python-client in worker threads (one HTTP object each), with retries that back off."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from gmail_mcp.backend import SYSTEM_LABELS, Changes, DraftRecord, RawMessage
+from gmail_mcp.credentials import save_credentials
+from gmail_mcp.errors import (
+    InvalidInputError,
+    MailboxUnavailableError,
+    MailError,
+    MessageNotFoundError,
+    ReauthorizationRequired,
+)
+from shopify_mcp.backoff import Backoff, parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
+REAUTHORISE = (
+    "Google refused the saved Gmail authorisation ({detail}): the refresh token was revoked or has expired (apps "
+    "left in 'Testing' status get tokens that expire after 7 days). Run `gmail-mcp auth` again."
+)
+BATCH_THRESHOLD = 10
+"""Label changes for more messages than this use one batchModify (50 quota units) instead of one modify each (5)."""
+
+
+def b64url_decode(data: str) -> bytes:
+    """Gmail's base64url, which sometimes comes without padding."""
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _reason(error: HttpError) -> str | None:
+    try:
+        details = json.loads(error.content.decode("utf-8", "replace"))
+        return str(details["error"]["errors"][0]["reason"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+class GmailApiBackend:
+    """`MailBackend` over the Gmail REST API. Each worker thread gets its own authorised `httplib2.Http`."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        token_path: Path | None = None,
+        api_endpoint: str | None = None,
+        user_id: str = "me",
+        timeout: float = 30.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._token_path = token_path
+        self._saved_token = credentials.token
+        self._user = user_id
+        self._timeout = timeout
+        self._backoff = backoff or Backoff()
+        options = {"api_endpoint": api_endpoint.rstrip("/") + "/"} if api_endpoint else None
+        self._service: Any = build(
+            "gmail", "v1", credentials=credentials, client_options=options, static_discovery=True, cache_discovery=False
+        )
+        self._local = threading.local()
+        self._https: list[httplib2.Http] = []
+        self._https_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._labels: dict[str, str] | None = None  # lower-case name -> id
+        self._label_names: dict[str, str] = {}  # id -> name
+        self._address: str | None = None
+        self.calls = 0
+
+    # --- plumbing ------------------------------------------------------------------------------------------
+
+    def _http(self) -> google_auth_httplib2.AuthorizedHttp:
+        authorized: google_auth_httplib2.AuthorizedHttp | None = getattr(self._local, "http", None)
+        if authorized is None:
+            raw = httplib2.Http(timeout=self._timeout)
+            with self._https_lock:
+                self._https.append(raw)
+            authorized = google_auth_httplib2.AuthorizedHttp(self._credentials, http=raw)
+            self._local.http = authorized
+        return authorized
+
+    def _execute(self, request: Any) -> Any:
+        """Runs in a worker thread: refresh the token if needed (once for all threads), then execute."""
+        if not self._credentials.valid:
+            with self._refresh_lock:
+                if not self._credentials.valid:
+                    self._credentials.refresh(google_auth_httplib2.Request(self._http().http))  # type: ignore[no-untyped-call]
+        result = request.execute(http=self._http())
+        if self._token_path is not None and self._credentials.token != self._saved_token:
+            self._saved_token = self._credentials.token
+            save_credentials(self._credentials, self._token_path)
+        return result
+
+    async def _call(self, method: str, build_request: Callable[[], Any]) -> Any:
+        """Execute with retries on 429, 403 rate limits, 5xx, timeouts and connection errors."""
+        problem = "no answer"
+        for attempt in range(1, self._backoff.attempts + 1):
+            retry_after: float | None = None
+            self.calls += 1
+            try:
+                return await anyio.to_thread.run_sync(self._execute, build_request())
+            except RefreshError as exc:
+                detail = "invalid_grant" if "invalid_grant" in str(exc) else type(exc).__name__
+                raise ReauthorizationRequired(REAUTHORISE.format(detail=detail)) from None
+            except HttpError as exc:
+                status = int(exc.resp.status)
+                reason = _reason(exc)
+                if status == 404:
+                    raise MessageNotFoundError(
+                        f"Gmail has no such item ({method}): it may have been deleted."
+                    ) from None
+                if status == 401:
+                    raise ReauthorizationRequired(REAUTHORISE.format(detail="HTTP 401")) from None
+                if status == 400:
+                    raise InvalidInputError(f"Gmail refused {method}: {exc.reason}") from None
+                retryable = status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS)
+                if not retryable:
+                    raise MailError(f"Gmail refused {method} (HTTP {status}, {reason or exc.reason}).") from None
+                problem = f"HTTP {status}{f' {reason}' if reason else ''}"
+                retry_after = parse_retry_after(exc.resp.get("retry-after"))
+            except (TransportError, httplib2.HttpLib2Error, OSError) as exc:
+                problem = type(exc).__name__
+            if attempt < self._backoff.attempts:
+                delay = self._backoff.delay(attempt, retry_after)
+                logger.warning("Gmail %s failed (%s); retry %d in %.2f s", method, problem, attempt, delay)
+                await anyio.sleep(delay)
+        raise MailboxUnavailableError(
+            f"Gmail did not answer {method} after {self._backoff.attempts} attempts ({problem}). Try again later."
+        )
+
+    def _users(self) -> Any:
+        return self._service.users()
+
+    # --- labels ----------------------------------------------------------------------------------------------
+
+    async def _label_map(self, refresh: bool = False) -> dict[str, str]:
+        if self._labels is None or refresh:
+            listing = await self._call("labels.list", lambda: self._users().labels().list(userId=self._user))
+            labels = listing.get("labels", [])
+            self._labels = {str(label["name"]).lower(): str(label["id"]) for label in labels}
+            self._label_names = {str(label["id"]): str(label["name"]) for label in labels}
+        return self._labels
+
+    def _names(self, label_ids: list[str]) -> tuple[str, ...]:
+        return tuple(label if label in SYSTEM_LABELS else self._label_names.get(label, label) for label in label_ids)
+
+    async def _label_ids(self, names: list[str], create: bool) -> tuple[list[str], list[str]]:
+        labels = await self._label_map()
+        ids: list[str] = []
+        created: list[str] = []
+        for name in names:
+            if name.upper() in SYSTEM_LABELS:
+                ids.append(name.upper())
+                continue
+            found = labels.get(name.lower())
+            if found is None and create:
+                body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
+                try:
+                    made = await self._call(
+                        "labels.create",
+                        lambda b=body: (
+                            self._users()
+                            .labels()
+                            .create(  # type: ignore[misc]
+                                userId=self._user, body=b
+                            )
+                        ),
+                    )
+                    found = str(made["id"])
+                    created.append(name)
+                except MailError:  # created concurrently elsewhere: read the list again
+                    found = (await self._label_map(refresh=True)).get(name.lower())
+                if found is not None:
+                    labels[name.lower()] = found
+                    self._label_names[found] = name
+            if found is None:
+                raise InvalidInputError(f"There is no label named {name!r}.")
+            ids.append(found)
+        return ids, created
+
+    # --- MailBackend -------------------------------------------------------------------------------------------
+
+    async def address(self) -> str:
+        if self._address is None:
+            profile = await self._call("getProfile", lambda: self._users().getProfile(userId=self._user))
+            self._address = str(profile["emailAddress"]).lower()
+        return self._address
+
+    async def changes(self, cursor: str | None, *, fallback_query: str, limit: int) -> Changes:
+        if cursor and cursor.isdigit():
+            try:
+                return await self._history(cursor, limit)
+            except MessageNotFoundError:
+                logger.info("Gmail history cursor is too old; falling back to a query")
+        profile = await self._call("getProfile", lambda: self._users().getProfile(userId=self._user))
+        ids, _ = await self.search(fallback_query, limit=limit)
+        return Changes(message_ids=list(reversed(ids)), cursor=str(profile["historyId"]), full_sync=True)
+
+    async def _history(self, cursor: str, limit: int) -> Changes:
+        ids: list[str] = []
+        seen: set[str] = set()
+        page: str | None = None
+        new_cursor = cursor
+        while True:
+            response = await self._call(
+                "history.list",
+                lambda p=page: (
+                    self._users()
+                    .history()
+                    .list(  # type: ignore[misc]
+                        userId=self._user,
+                        startHistoryId=cursor,
+                        historyTypes=["messageAdded"],
+                        labelId="INBOX",
+                        maxResults=500,
+                        pageToken=p,
+                    )
+                ),
+            )
+            for record in response.get("history", []):
+                added = [m["message"] for m in record.get("messagesAdded", [])]
+                fresh = [m for m in added if "INBOX" in m.get("labelIds", []) and m["id"] not in seen]
+                if len(ids) + len(fresh) > limit:
+                    return Changes(message_ids=ids, cursor=new_cursor, full_sync=False)
+                for message in fresh:
+                    seen.add(message["id"])
+                    ids.append(str(message["id"]))
+                new_cursor = str(record["id"])
+            page = response.get("nextPageToken")
+            if not page:
+                return Changes(message_ids=ids, cursor=str(response.get("historyId", new_cursor)), full_sync=False)
+
+    async def search(self, query: str, *, limit: int, page_token: str | None = None) -> tuple[list[str], str | None]:
+        response = await self._call(
+            "messages.list",
+            lambda: self._users().messages().list(userId=self._user, q=query, maxResults=limit, pageToken=page_token),
+        )
+        return [str(m["id"]) for m in response.get("messages", [])], response.get("nextPageToken")
+
+    async def fetch(self, message_id: str) -> RawMessage:
+        await self._label_map()
+        data = await self._call(
+            "messages.get", lambda: self._users().messages().get(userId=self._user, id=message_id, format="raw")
+        )
+        return self._raw_message(data)
+
+    def _raw_message(self, data: dict[str, Any]) -> RawMessage:
+        received = datetime.fromtimestamp(int(data.get("internalDate", "0")) / 1000, UTC)
+        return RawMessage(
+            id=str(data["id"]),
+            thread_id=str(data["threadId"]),
+            labels=self._names(list(data.get("labelIds", []))),
+            raw=b64url_decode(str(data.get("raw", ""))),
+            internal_date=received,
+        )
+
+    async def fetch_thread(self, thread_id: str) -> list[RawMessage]:
+        thread = await self._call(
+            "threads.get", lambda: self._users().threads().get(userId=self._user, id=thread_id, format="minimal")
+        )
+        messages: list[RawMessage | None] = [None] * len(thread.get("messages", []))
+
+        async def one(index: int, message_id: str) -> None:
+            messages[index] = await self.fetch(message_id)
+
+        async with anyio.create_task_group() as tg:
+            for index, message in enumerate(thread.get("messages", [])):
+                tg.start_soon(one, index, str(message["id"]))
+        found = [m for m in messages if m is not None]
+        return sorted(found, key=lambda m: m.internal_date)
+
+    async def create_draft(self, thread_id: str | None, raw: bytes) -> DraftRecord:
+        message: dict[str, Any] = {"raw": b64url_encode(raw)}
+        if thread_id:
+            message["threadId"] = thread_id
+        draft = await self._call(
+            "drafts.create", lambda: self._users().drafts().create(userId=self._user, body={"message": message})
+        )
+        stored = draft["message"]
+        record = RawMessage(
+            id=str(stored["id"]),
+            thread_id=str(stored.get("threadId", thread_id or "")),
+            labels=("DRAFT",),
+            raw=raw,
+            internal_date=datetime.now(UTC),
+        )
+        return DraftRecord(id=str(draft["id"]), message=record)
+
+    async def list_drafts(self, *, limit: int) -> list[DraftRecord]:
+        await self._label_map()
+        listing = await self._call(
+            "drafts.list", lambda: self._users().drafts().list(userId=self._user, maxResults=limit)
+        )
+        drafts: list[DraftRecord] = []
+        for entry in listing.get("drafts", []):
+            full = await self._call(
+                "drafts.get",
+                lambda d=entry["id"]: self._users().drafts().get(userId=self._user, id=d, format="raw"),  # type: ignore[misc]
+            )
+            drafts.append(DraftRecord(id=str(full["id"]), message=self._raw_message(full["message"])))
+        return drafts
+
+    async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
+        add_ids, created = await self._label_ids(add, create=True)
+        remove_ids, _ = await self._label_ids(
+            [n for n in remove if n.upper() in SYSTEM_LABELS or n.lower() in (self._labels or {})], create=False
+        )
+        body = {"addLabelIds": add_ids, "removeLabelIds": remove_ids}
+        if len(message_ids) > BATCH_THRESHOLD:
+            for start in range(0, len(message_ids), 1000):
+                chunk = {**body, "ids": message_ids[start : start + 1000]}
+                await self._call(
+                    "messages.batchModify",
+                    lambda c=chunk: self._users().messages().batchModify(userId=self._user, body=c),  # type: ignore[misc]
+                )
+        else:
+            for message_id in message_ids:
+                await self._call(
+                    "messages.modify",
+                    lambda m=message_id: (
+                        self._users()
+                        .messages()
+                        .modify(  # type: ignore[misc]
+                            userId=self._user, id=m, body=body
+                        )
+                    ),
+                )
+        return created
+
+    async def aclose(self) -> None:
+        with self._https_lock:
+            for http in self._https:
+                http.close()
+            self._https.clear()

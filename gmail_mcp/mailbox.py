@@ -1,0 +1,205 @@
+"""What the Gmail tools do, over any backend: parse messages, build threads, create idempotent reply drafts."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import anyio
+
+from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage
+from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
+from gmail_mcp.errors import InvalidInputError
+from gmail_mcp.mime import ParsedMail, parse_message
+from gmail_mcp.models import (
+    Draft,
+    DraftList,
+    LabelResult,
+    Message,
+    MessageRef,
+    MessageSummary,
+    NewMessages,
+    SearchResult,
+    Thread,
+)
+
+logger = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9._:,=+-]{1,200}$")
+_LABEL = re.compile(r"^[^\x00-\x1f\x7f]{1,225}$")
+MAX_IDS = 1000
+LARGE_MESSAGE = 256 * 1024
+
+
+def check_id(value: str, what: str = "message_id") -> str:
+    value = value.strip()
+    if not _ID.match(value):
+        raise InvalidInputError(f"{what} must be an id returned by another tool (letters, digits, . _ - :).")
+    return value
+
+
+def check_labels(names: list[str]) -> list[str]:
+    cleaned = [n.strip() for n in names]
+    bad = [n for n in cleaned if not _LABEL.match(n)]
+    if bad:
+        raise InvalidInputError("Label names must be 1 to 225 printable characters.")
+    return cleaned
+
+
+class Mailbox:
+    """The Gmail tools' logic. `create_reply_draft` is idempotent per answered message (one draft, ever)."""
+
+    def __init__(self, backend: MailBackend, *, fallback_query: str, max_body_chars: int) -> None:
+        self.backend = backend
+        self._fallback = fallback_query
+        self._max_chars = max_body_chars
+        self._draft_locks: dict[str, anyio.Lock] = {}
+
+    async def _parse(self, raw: bytes, max_chars: int) -> ParsedMail:
+        """Parse off the event loop when the message is big (a 50 MB message takes about two seconds)."""
+        if len(raw) < LARGE_MESSAGE:
+            return parse_message(raw, max_chars=max_chars)
+        return await anyio.to_thread.run_sync(lambda: parse_message(raw, max_chars=max_chars))
+
+    async def _message(self, raw: RawMessage, own: str) -> Message:
+        parsed = await self._parse(raw.raw, self._max_chars)
+        sender = parsed.headers.from_
+        from_me = "SENT" in raw.labels or "DRAFT" in raw.labels or (sender is not None and sender.email == own)
+        return Message(
+            id=raw.id,
+            thread_id=raw.thread_id,
+            labels=list(raw.labels),
+            unread="UNREAD" in raw.labels,
+            from_me=from_me,
+            received_at=raw.internal_date,
+            headers=parsed.headers,
+            text=parsed.text,
+            new_text=parsed.new_text,
+            quoted_text=parsed.quoted_text,
+            signature=parsed.signature,
+            html_only=parsed.html_only,
+            truncated=parsed.truncated,
+            attachments=parsed.attachments,
+            problems=parsed.problems,
+        )
+
+    async def new_messages(self, cursor: str | None, limit: int = 50) -> NewMessages:
+        if not 1 <= limit <= 500:
+            raise InvalidInputError("limit must be between 1 and 500.")
+        changes = await self.backend.changes(cursor or None, fallback_query=self._fallback, limit=limit)
+        refs: list[MessageRef] = []
+        for message_id in changes.message_ids:
+            raw = await self.backend.fetch(message_id)
+            refs.append(MessageRef(id=raw.id, thread_id=raw.thread_id))
+        return NewMessages(cursor=changes.cursor, messages=refs, full_sync=changes.full_sync)
+
+    async def search(self, query: str, max_results: int = 20, page_token: str | None = None) -> SearchResult:
+        if not 1 <= max_results <= 100:
+            raise InvalidInputError("max_results must be between 1 and 100.")
+        if len(query) > 1000 or "\n" in query:
+            raise InvalidInputError("query must be one line of Gmail search syntax, at most 1,000 characters.")
+        ids, next_token = await self.backend.search(query, limit=max_results, page_token=page_token)
+        own = await self.backend.address()
+        summaries = []
+        for message_id in ids:
+            message = await self._message(await self.backend.fetch(message_id), own)
+            summaries.append(
+                MessageSummary(
+                    id=message.id,
+                    thread_id=message.thread_id,
+                    from_=message.headers.from_,
+                    subject=message.headers.subject,
+                    date=message.headers.date,
+                    unread=message.unread,
+                    snippet=" ".join(message.new_text.split())[:200],
+                )
+            )
+        return SearchResult(messages=summaries, next_page_token=next_token)
+
+    async def message(self, message_id: str) -> Message:
+        raw = await self.backend.fetch(check_id(message_id))
+        return await self._message(raw, await self.backend.address())
+
+    async def thread(self, thread_id: str) -> Thread:
+        own = await self.backend.address()
+        raws = await self.backend.fetch_thread(check_id(thread_id, "thread_id"))
+        messages = [await self._message(raw, own) for raw in raws]
+        messages.sort(key=lambda m: m.received_at)
+        return Thread(id=thread_id, messages=messages)
+
+    def _draft(self, record: DraftRecord, created: bool) -> Draft:
+        parsed = parse_message(record.message.raw, max_chars=2_000)
+        return Draft(
+            id=record.id,
+            message_id=record.message.id,
+            thread_id=record.message.thread_id,
+            to=parsed.headers.to,
+            subject=parsed.headers.subject,
+            in_reply_to=parsed.headers.in_reply_to,
+            created=created,
+        )
+
+    async def create_reply_draft(self, message_id: str, body_text: str, body_html: str | None = None) -> Draft:
+        """One draft per answered message: a repeated call returns the draft already in the thread."""
+        message_id = check_id(message_id)
+        lock = self._draft_locks.setdefault(message_id, anyio.Lock())
+        async with lock:
+            own = await self.backend.address()
+            original_raw = await self.backend.fetch(message_id)
+            original = await self._parse(original_raw.raw, self._max_chars)
+            existing = await self._existing_draft(original_raw, original.headers.message_id)
+            if existing is not None:
+                logger.info("Reply draft for message %s already exists; returning it", message_id)
+                return self._draft(existing, created=False)
+            reply = compose_reply(
+                original.headers,
+                own_address=own,
+                body_text=body_text,
+                body_html=body_html,
+                quoted=original.new_text[:4000] or None,
+            )
+            record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
+            logger.info("Created reply draft %s for message %s", record.id, message_id)
+            return self._draft(record, created=True)
+
+    async def _existing_draft(self, original: RawMessage, rfc_id: str | None) -> DraftRecord | None:
+        if not rfc_id:
+            return None
+        for raw in await self.backend.fetch_thread(original.thread_id):
+            if "DRAFT" not in raw.labels:
+                continue
+            headers = parse_message(raw.raw, max_chars=1_000).headers
+            marker = _header(raw.raw, MARKER_HEADER)
+            if marker == rfc_id or (marker is None and headers.in_reply_to == rfc_id):
+                return DraftRecord(id=raw.id, message=raw)  # found through the thread: the draft message id
+        return None
+
+    async def drafts(self, limit: int = 20) -> DraftList:
+        if not 1 <= limit <= 100:
+            raise InvalidInputError("limit must be between 1 and 100.")
+        return DraftList(drafts=[self._draft(r, created=False) for r in await self.backend.list_drafts(limit=limit)])
+
+    async def mark_read(self, message_ids: list[str]) -> LabelResult:
+        return await self.modify_labels(message_ids, add=[], remove=["UNREAD"])
+
+    async def modify_labels(self, message_ids: list[str], add: list[str], remove: list[str]) -> LabelResult:
+        ids = [check_id(i) for i in message_ids]
+        if not ids or len(ids) > MAX_IDS:
+            raise InvalidInputError(f"Give between 1 and {MAX_IDS} message ids.")
+        if not add and not remove:
+            raise InvalidInputError("Nothing to change: give labels to add or to remove.")
+        if {"DRAFT", "SENT", "TRASH", "SPAM"} & {n.upper() for n in add + remove}:
+            raise InvalidInputError("DRAFT, SENT, TRASH and SPAM cannot be changed with this tool.")
+        created = await self.backend.modify(ids, add=check_labels(add), remove=check_labels(remove))
+        return LabelResult(modified=len(ids), created_labels=created)
+
+
+def _header(raw: bytes, name: str) -> str | None:
+    """One header's value from the raw bytes' header block, unfolded."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    unfolded = re.sub(r"\r?\n[ \t]+", " ", head)
+    for line in unfolded.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return header_value(value)
+    return None

@@ -1,0 +1,238 @@
+"""The Maildir's SQLite sidecar: user labels and the new-mail journal, beside the mail and never in it."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gmail_mcp.errors import MailboxCorruptError, MailboxUnavailableError
+
+__all__ = ["STATE_FILE", "MaildirState"]
+
+STATE_FILE = "state.sqlite3"
+
+_SCHEMA_VERSION = 1
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, journaled_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS labels (key TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS message_labels (message_id TEXT NOT NULL, label_key TEXT NOT NULL, "
+    "PRIMARY KEY (message_id, label_key)) WITHOUT ROWID",
+)
+_TABLES = {"meta", "journal", "labels", "message_labels"}
+
+
+class MaildirState:
+    """`root/.support-agent/state.sqlite3` (WAL): one connection, used under the backend's lock; other processes
+    share the file through SQLite's locking (a writer waits up to `busy_timeout` seconds).
+
+    The journal gives every message first seen in INBOX the next sequence number. Numbers start at the creation
+    time in microseconds, so a journal rebuilt after deleting the file always numbers above every cursor the old
+    one handed out: old cursors are then simply "too old" and trigger one full sync.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._conn: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MailboxUnavailableError(
+                f"Cannot create {self.path.parent} for the mailbox state ({exc.strerror or exc}): make the Maildir "
+                "writable by this user"
+            ) from None
+        try:
+            self._prepare()
+        except BaseException:
+            self.close()
+            raise
+
+    def _prepare(self) -> None:
+        with self._errors():
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+            self._conn = conn
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall() if row[0] != "ok"]
+            if problems:
+                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+            with self.write() as tx:
+                version = tx.execute("PRAGMA user_version").fetchone()[0]
+                if version > _SCHEMA_VERSION:
+                    raise MailboxUnavailableError(
+                        f"The mailbox state file {self.path} was written by a newer support-agent (schema {version}):"
+                        " upgrade this one"
+                    )
+                if version == 0:
+                    for statement in _SCHEMA:
+                        tx.execute(statement)
+                    base = time.time_ns() // 1000
+                    tx.executemany(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                        [("base", str(base)), ("last_seq", str(base)), ("created_at", _now())],
+                    )
+                    tx.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                meta = dict(tx.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+                if not tables >= _TABLES or not {"base", "last_seq"} <= meta.keys():
+                    raise sqlite3.DatabaseError("tables or journal bounds are missing")
+                int(meta["base"]), int(meta["last_seq"])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                advice = f"another process held it for over {self.busy_timeout:g} s; try again"
+            else:
+                advice = "make the file and its folder readable and writable by this user"
+            raise MailboxUnavailableError(
+                f"The mailbox state file {self.path} cannot be used ({text}): {advice}"
+            ) from None
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise MailboxCorruptError(
+                f"The mailbox state file {self.path} is damaged ({exc}). It holds only user labels and the new-mail "
+                f"journal: delete it (with {self.path.name}-wal and {self.path.name}-shm beside it, if present) and it "
+                "is rebuilt from the Maildir on the next start. User labels (e.g. support/processed) are lost; mail, "
+                "read state and stars are not."
+            ) from None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE`: writers queue up, readers go on); rolled back on error."""
+        with self._errors():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot for several reads."""
+        with self._errors():
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise MailboxUnavailableError(f"The mailbox state file {self.path} is closed")
+        return self._conn
+
+    # journal
+
+    def journaled_ids(self) -> set[str]:
+        with self.read() as conn:
+            return {row[0] for row in conn.execute("SELECT id FROM journal")}
+
+    def journal(self, ids: list[str]) -> list[str]:
+        """Give each id not yet in the journal the next sequence number, in the order given; returns those added."""
+        added: list[str] = []
+        with self.write() as conn:
+            last = int(conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0])
+            for message_id in ids:
+                if conn.execute("SELECT 1 FROM journal WHERE id = ?", (message_id,)).fetchone():
+                    continue
+                last += 1
+                conn.execute("INSERT INTO journal (seq, id, journaled_at) VALUES (?, ?, ?)", (last, message_id, _now()))
+                added.append(message_id)
+            if added:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(last),))
+        return added
+
+    def bounds(self) -> tuple[int, int]:
+        """(base, last sequence number)."""
+        with self.read() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('base', 'last_seq')").fetchall())
+        return int(meta["base"]), int(meta["last_seq"])
+
+    def advance_to(self, seq: int) -> None:
+        """Make every later entry number above `seq` (a caller's cursor from a journal that numbered higher)."""
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'last_seq' AND CAST(value AS INTEGER) < ?", (str(seq), seq)
+            )
+
+    def entries_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        with self.read() as conn:
+            rows = conn.execute("SELECT seq, id FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+            return [(int(row[0]), str(row[1])) for row in rows]
+
+    def ids_up_to(self, seq: int) -> list[str]:
+        with self.read() as conn:
+            return [row[0] for row in conn.execute("SELECT id FROM journal WHERE seq <= ?", (seq,))]
+
+    def forget(self, ids: list[str]) -> None:
+        with self.write() as conn:
+            conn.executemany("DELETE FROM journal WHERE id = ?", [(message_id,) for message_id in ids])
+
+    # labels
+
+    def labels(self, message_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """User label names per message id (all messages when `message_ids` is None)."""
+        query = "SELECT m.message_id, l.name FROM message_labels m JOIN labels l ON l.key = m.label_key"
+        found: dict[str, list[str]] = {}
+        with self.read() as conn:
+            if message_ids is None:
+                rows = conn.execute(query).fetchall()
+            else:
+                wanted = list(dict.fromkeys(message_ids))
+                rows = []
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += conn.execute(f"{query} WHERE m.message_id IN ({marks})", chunk).fetchall()
+        for message_id, name in rows:
+            found.setdefault(message_id, []).append(name)
+        return found
+
+    def label_names(self) -> list[str]:
+        with self.read() as conn:
+            return [row[0] for row in conn.execute("SELECT name FROM labels ORDER BY key")]
+
+    def apply(self, message_ids: list[str], add: list[str], remove: list[str]) -> list[str]:
+        """Add and remove user labels on messages in one transaction; returns the labels it had to create."""
+        created: list[str] = []
+        with self.write() as conn:
+            for name in add:
+                key = name.casefold()
+                if conn.execute("SELECT 1 FROM labels WHERE key = ?", (key,)).fetchone() is None:
+                    conn.execute("INSERT INTO labels (key, name, created_at) VALUES (?, ?, ?)", (key, name, _now()))
+                    created.append(name)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO message_labels (message_id, label_key) VALUES (?, ?)",
+                    [(message_id, key) for message_id in message_ids],
+                )
+            for name in remove:
+                conn.executemany(
+                    "DELETE FROM message_labels WHERE message_id = ? AND label_key = ?",
+                    [(message_id, name.casefold()) for message_id in message_ids],
+                )
+        return created
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

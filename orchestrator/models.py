@@ -1,0 +1,77 @@
+"""The orchestrator's vocabulary: gatekeeper verdicts, the nine support categories, and the router's decision."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CATEGORIES = (
+    "OrderPlacementStatus",
+    "ShippingDelivery",
+    "ReturnsCancellationsExchanges",
+    "PaymentBilling",
+    "ProductInfoAvailability",
+    "TechnicalIssues",
+    "PromotionsDiscountsPricing",
+    "CustomerComplaintsSatisfaction",
+    "AccountProfileOther",
+)
+Category = Literal[
+    "OrderPlacementStatus",
+    "ShippingDelivery",
+    "ReturnsCancellationsExchanges",
+    "PaymentBilling",
+    "ProductInfoAvailability",
+    "TechnicalIssues",
+    "PromotionsDiscountsPricing",
+    "CustomerComplaintsSatisfaction",
+    "AccountProfileOther",
+]
+LANGUAGES = ("es", "en", "fr", "de", "pt", "it")
+"""Languages the offline engine understands and answers in; the LLM engine handles any."""
+
+Sentiment = Literal["positive", "neutral", "negative", "angry"]
+Urgency = Literal["low", "normal", "high"]
+Handover = Literal["anger", "legal_threat", "asks_for_human", "fraud"]
+
+
+class Verdict(StrEnum):
+    PROCESS = "PROCESS"
+    """A customer wrote: route it and draft a reply."""
+    IGNORE = "IGNORE"
+    """Spam, phishing, bulk, automated or self-sent mail: label it for audit, do not answer."""
+    INTERNAL_ALERT = "INTERNAL_ALERT"
+    """A partner or supplier: label it and open a ticket for a person, do not answer automatically."""
+
+
+class GateDecision(BaseModel):
+    """The gatekeeper's verdict on one message, with the rule that decided it (for labels, stats and audit)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: Verdict
+    reason: str = Field(description="Short machine-friendly reason, e.g. 'header:auto-submitted', 'sender:partner'.")
+    detail: str = Field(default="", description="What matched, for a person reading the audit trail.")
+    customer_email: str | None = Field(
+        default=None, description="Who the reply goes to: Reply-To/From, or the form's Email field for contact forms."
+    )
+    customer_name: str | None = None
+    body: str | None = Field(
+        default=None, description="The customer's own text when it differs from the mail body (contact-form fields)."
+    )
+
+
+class RouterDecision(BaseModel):
+    """The router's structured output (the JSON schema the LLM must follow, and what the offline router returns)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: Category
+    language: str = Field(description="ISO 639-1 code of the customer's language, e.g. 'es'.")
+    order_number: str | None = Field(default=None, description="Order number the customer mentions, e.g. '#1021'.")
+    sentiment: Sentiment = "neutral"
+    urgency: Urgency = "normal"
+    handover: list[Handover] = Field(default_factory=list, description="Reasons a person must take over.")
+    confidence: float = Field(ge=0.0, le=1.0, description="How sure the router is of the category.")

@@ -1,0 +1,59 @@
+"""Running the project's servers as real subprocesses on loopback, with an asynchronous readiness check."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    url: str
+
+
+@asynccontextmanager
+async def http_server(
+    module: str, env: dict[str, str], *, transport: str = "streamable-http"
+) -> AsyncIterator[RunningServer]:
+    """`python -m <module> --transport ... --port N`, ready once GET /health answers 200; stopped on exit.
+
+    Every wait is asynchronous: emulators the server talks to may share the test's event loop.
+    """
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220 (start-up only; the wait below is async)
+        [sys.executable, "-m", module, "--transport", transport, "--port", str(port)],
+        env=env,
+        cwd=env.get("HOME"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            with anyio.fail_after(30):
+                while True:
+                    assert process.poll() is None, f"{module} exited during start-up"
+                    try:
+                        if (await http.get(f"{base}/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await anyio.sleep(0.05)
+        yield RunningServer(process, base)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
