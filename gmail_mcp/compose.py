@@ -15,6 +15,8 @@ from html.parser import HTMLParser
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.models import Address, Headers
 
+NOTE_HEADER = "X-Support-Agent-Note"
+"""A short note for reviewers and statistics (e.g. which engine wrote the draft); never shown to the customer."""
 MARKER_HEADER = "X-Support-Agent-Reply-To"
 """Names the Message-ID a draft answers, so a repeated request finds the existing draft instead of adding one."""
 
@@ -120,6 +122,7 @@ def compose_reply(
     body_text: str,
     body_html: str | None = None,
     quoted: str | None = None,
+    note: str | None = None,
 ) -> Reply:
     """A reply to `original` from `own_address`: threaded, one 'Re:', recipients derived, bodies escaped."""
     text = _UNSAFE.sub("", body_text.replace("\r\n", "\n")).strip()
@@ -138,6 +141,8 @@ def compose_reply(
         message["In-Reply-To"] = header_value(original.message_id)
         message["References"] = " ".join(_references(original))
         message[MARKER_HEADER] = header_value(original.message_id)
+    if note and header_value(note):
+        message[NOTE_HEADER] = header_value(note)[:200]
     full_text = text
     html_body = sanitise_html(body_html) if body_html else text_to_html(text)
     if quoted:

@@ -139,7 +139,9 @@ class Mailbox:
             created=created,
         )
 
-    async def create_reply_draft(self, message_id: str, body_text: str, body_html: str | None = None) -> Draft:
+    async def create_reply_draft(
+        self, message_id: str, body_text: str, body_html: str | None = None, note: str | None = None
+    ) -> Draft:
         """One draft per answered message: a repeated call returns the draft already in the thread."""
         message_id = check_id(message_id)
         lock = self._draft_locks.setdefault(message_id, anyio.Lock())
@@ -157,6 +159,7 @@ class Mailbox:
                 body_text=body_text,
                 body_html=body_html,
                 quoted=original.new_text[:4000] or None,
+                note=note,
             )
             record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
             logger.info("Created reply draft %s for message %s", record.id, message_id)

@@ -98,6 +98,13 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
             str | None,
             Field(description="Optional HTML version; only simple formatting and https links are kept."),
         ] = None,
+        note: Annotated[
+            str | None,
+            Field(
+                description="Optional note for the reviewer, stored in a hidden header (not shown to the customer).",
+                max_length=200,
+            ),
+        ] = None,
     ) -> Draft:
         """Write a reply DRAFT to one message, inside its conversation, for a person to review and send (nothing is
         sent). The server sets everything else: recipient (Reply-To or From), 'Re:' subject, threading headers and
@@ -105,7 +112,7 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
         instead of making a second one.
         """
         with tool_errors():
-            return await mailbox.create_reply_draft(message_id, body_text, body_html)
+            return await mailbox.create_reply_draft(message_id, body_text, body_html, note)
 
     @server.tool(name="list_drafts", title="List drafts", annotations=READ)
     async def list_drafts(limit: Annotated[int, Field(ge=1, le=100)] = 20) -> DraftList:

@@ -16,10 +16,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="support-agent", description="Autonomous customer support for Shopify.")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
-        help="tour the sandbox store through the Shopify MCP server over stdio (no accounts, no keys, no network)",
+        help="run the whole pipeline on a sandbox inbox and store, offline (no accounts, no keys, no network)",
     )
+    demo.add_argument("--dir", default="support-agent-demo", help="where the demo mailbox, drafts and ledger go")
+    commands.add_parser("tour", help="call each Shopify tool on the sandbox store over stdio and show the answers")
     return parser.parse_args(argv)
 
 
@@ -27,6 +29,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
+        from pathlib import Path
+
+        from orchestrator.inbox_demo import run_inbox_demo
+
+        anyio.run(run_inbox_demo, Path(args.dir))
+    elif args.command == "tour":
         from orchestrator.demo import run_demo
 
         failures = anyio.run(run_demo)

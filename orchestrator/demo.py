@@ -1,4 +1,4 @@
-"""`support-agent demo`: a guided tour of the sandbox store through the Shopify MCP server over real stdio."""
+"""`support-agent tour`: a guided tour of the sandbox store through the Shopify MCP server over real stdio."""
 
 from __future__ import annotations
 

@@ -121,3 +121,10 @@ def test_quote_of_the_original_is_included_and_escaped() -> None:
 def test_empty_body_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="body_text"):
         compose_reply(original(), own_address=OWN, body_text=" \n ")
+
+
+def test_reviewer_note_is_a_sanitised_hidden_header() -> None:
+    reply = compose_reply(original(), own_address=OWN, body_text="x", note="engine=offline\r\nBcc: x@y.z")
+    message = parsed(reply.raw)
+    assert message["X-Support-Agent-Note"] == "engine=offline Bcc: x@y.z" and message["Bcc"] is None
+    assert "engine=offline" not in bodies(message)["text/plain"]

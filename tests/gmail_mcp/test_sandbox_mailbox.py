@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -55,7 +56,7 @@ def text_of(message: EmailMessage) -> str:
 
 
 def test_there_are_enough_messages() -> None:
-    assert len(INBOX) >= 16
+    assert len(INBOX) >= 20
     assert len(SENT) == 1
 
 
@@ -114,7 +115,22 @@ def test_customers_and_order_numbers_are_the_sandbox_stores() -> None:
         "joao.silva@example.com",
         "giulia.rossi@example.com",
         "emily.carter@example.com",
+        "lukasz.kowalski@example.com",
+        "camille.lefevre@example.org",
+        "aoife.nibhriain@example.com",
     } <= writers
+
+
+def test_mail_is_never_older_than_the_orders_it_mentions() -> None:
+    """Dates are shifted so the newest mail is 20 minutes old; every order a customer names must exist by then."""
+    orders = {order["number"]: order for order in store()["orders"]}
+    dates = {path: parsedate_to_datetime(str(parse(path)["Date"])) for path in INBOX}
+    newest = max(dates.values())
+    for path in INBOX:
+        age = newest - dates[path] + timedelta(minutes=20)
+        for number in re.findall(r"#(\d{4})\b", text_of(parse(path))):
+            if int(number) in orders:
+                assert age < timedelta(days=orders[int(number)]["created_days_ago"]), f"{path.name}: #{number}"
 
 
 def test_the_scenarios_match_the_store() -> None:
@@ -131,6 +147,30 @@ def test_the_scenarios_match_the_store() -> None:
     (navy_l,) = [v for v in variants if v["title"] == "L / Deep Navy"]
     assert sum(navy_l["stock"].values()) == 0  # sold out
     assert "Deep Navy" in text_of(named("06-")) and "Größe L" in text_of(named("06-"))
+
+
+def test_the_new_scenarios_match_the_store() -> None:
+    orders = {order["number"]: order for order in store()["orders"]}
+    products = {product["title"]: product for product in store()["products"]}
+    prices = {v["id"]: Decimal(v["price"]) for p in products.values() for v in p["variants"]}
+    # 18: charged twice for #1030, which the store shows as paid once (prices include tax, shipping is free)
+    paid = orders[1030]
+    assert (paid["financial_status"], paid["fulfillment_status"]) == ("PAID", "UNFULFILLED")
+    total = sum(prices[line["variant_id"]] * line["quantity"] for line in paid["line_items"])
+    assert total + Decimal(paid["shipping"]) == Decimal("69.80") and "69,80 €" in text_of(named("18-"))
+    # 19: the checkout error is not a stock problem: what Camille wants is in stock
+    jacket = [v for v in products["Featherlight Running Jacket"]["variants"] if v["title"] == "M / Glacier Blue"]
+    assert sum(jacket[0]["stock"].values()) > 0 and "Glacier Blue" in text_of(named("19-"))
+    assert "#1014" in text_of(named("19-"))
+    # 21: the size guide puts a 38 cm calf in M and shoe size 44 in L
+    guide = products["Graduated Compression Running Socks"]["metafields"]["size_guide"]["value"]
+    assert "M: calf 33-38 cm" in guide and "L: calf 38-43 cm, shoe EU 43-46" in guide
+    assert "38 cm" in text_of(named("21-")) and "Schuhgröße 44" in text_of(named("21-"))
+    # 22: the tee is discontinued, L sold out everywhere, and Aoife has never ordered
+    tee = products["Merino Blend Running Tee"]
+    assert tee["status"] == "ARCHIVED" and "discontinued" in tee["tags"]
+    assert [sum(v["stock"].values()) for v in tee["variants"] if v["title"] == "L"] == [0]
+    assert not [order for order in store()["orders"] if order["email"] == "aoife.nibhriain@example.com"]
 
 
 def test_each_kind_of_mail_carries_the_headers_that_identify_it() -> None:
@@ -152,6 +192,12 @@ def test_each_kind_of_mail_carries_the_headers_that_identify_it() -> None:
         text_of(named("13-")).split()
     )
     assert named("14-")["Auto-Submitted"] == "auto-replied"
+    pitch = named("20-")
+    pitch_domain = parseaddr(str(pitch["From"]))[1].split("@")[1]
+    assert pitch_domain == "brightshelf-partners.example"  # a company, not free mail or a customer
+    assert "dmarc=pass" in str(pitch["Authentication-Results"])  # authenticated, still unsolicited
+    assert not (pitch["List-Id"] or pitch["List-Unsubscribe"] or pitch["Precedence"])  # the content marks it
+    assert "increase your sales" in " ".join(text_of(pitch).split())
     assert "chargeback" in text_of(named("15-")) and "real human" in text_of(named("15-"))
     html_only = named("16-")
     assert [part.get_content_type() for part in html_only.walk()] == ["text/html"]
@@ -175,6 +221,10 @@ def test_the_readme_describes_every_file() -> None:
     readme = (SANDBOX_DIR / "README.md").read_text(encoding="utf-8")
     for path in ALL:
         assert f"`{path.relative_to(SANDBOX_DIR).as_posix()}`" in readme, path.name
+    rows = {row.split("|")[1].strip(): row.split("|")[3] for row in readme.splitlines() if row.startswith("| `")}
+    for path in INBOX:
+        handling = rows[f"`{path.name}`"]
+        assert re.match(r"\s*(?:PROCESS: [A-Z]\w+ \([a-z]{2}\)|IGNORE: |INTERNAL_ALERT: )", handling), path.name
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`support-agent demo`: the tour of the sandbox store over real stdio completes and shows what it promises."""
+"""`support-agent tour`: the tour of the sandbox store over real stdio completes and shows what it promises."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def test_demo_tour_succeeds_and_refuses_the_wrong_email() -> None:
 
 def test_cli_entry_point_runs_the_demo() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from orchestrator import main; main(['demo'])"],
+        [sys.executable, "-c", "from orchestrator import main; main(['tour'])"],
         capture_output=True,
         text=True,
         timeout=120,

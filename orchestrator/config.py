@@ -1,0 +1,128 @@
+"""The orchestrator's configuration: one TOML file (tone, categories, labels, gatekeeper lists), secrets from env."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.gatekeeper import GatekeeperRules
+from orchestrator.models import CATEGORIES
+
+DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
+FORWARDED_PREFIXES = ("SHOPIFY_", "GMAIL_")
+FORWARDED_NAMES = ("GOOGLE_TOKEN_JSON", "PATH", "HOME", "LANG", "LC_ALL", "TZ")
+"""Environment passed to the stdio tool servers (the SDK's stdio client forwards almost nothing by itself)."""
+
+
+class ConfigError(Exception):
+    """The configuration file or an environment variable is wrong; the message says which and how."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Shop(Section):
+    name: str
+    domains: tuple[str, ...] = ()
+
+
+class Tone(Section):
+    persona_name: str
+    signature: str
+    emoji: bool = False
+    fallback_language: str = "en"
+    common: str = ""
+
+
+class Labels(Section):
+    processed: str
+    ignored: str
+    alert: str
+    escalated: str
+    needs_human: str
+
+
+class Engine(Section):
+    mode: Literal["auto", "llm", "offline"] = "auto"
+    router_model: str = "gpt-5-mini"
+    agent_model: str = "gpt-5-mini"
+    min_confidence: float = Field(default=0.55, ge=0, le=1)
+    max_tool_rounds: int = Field(default=4, ge=1, le=10)
+
+
+class Daemon(Section):
+    poll_interval: float = Field(default=60, ge=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1)
+    grace_period: float = Field(default=30, ge=0)
+
+
+class CategoryConfig(Section):
+    prompt: str
+    tools: tuple[str, ...]
+
+
+class AgentConfig(Section):
+    """Everything in the TOML file."""
+
+    shop: Shop
+    tone: Tone
+    labels: Labels
+    engine: Engine = Engine()
+    daemon: Daemon = Daemon()
+    categories: dict[str, CategoryConfig]
+    gatekeeper: GatekeeperRules = GatekeeperRules()
+
+    @field_validator("categories")
+    @classmethod
+    def _all_categories(cls, value: dict[str, CategoryConfig]) -> dict[str, CategoryConfig]:
+        unknown = set(value) - set(CATEGORIES)
+        missing = set(CATEGORIES) - set(value)
+        if unknown or missing:
+            raise ValueError(
+                f"categories must be exactly the nine ({', '.join(CATEGORIES)}); unknown: "
+                f"{sorted(unknown) or 'none'}, missing: {sorted(missing) or 'none'}"
+            )
+        return value
+
+
+class Secrets(BaseSettings):
+    """Secrets and paths from the environment or `.env` (prefix SUPPORT_AGENT_, plus OpenAI's own names)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_AGENT_", env_file=".env", extra="ignore", frozen=True)
+
+    config: Path | None = None
+    ledger: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "support-agent" / "ledger.sqlite3")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    llm_timeout: float = 60.0
+    shopify_url: str | None = None
+    """Remote Shopify MCP server (…/mcp) instead of spawning one over stdio."""
+    gmail_url: str | None = None
+
+
+def load_config(path: Path | None = None) -> AgentConfig:
+    """The TOML file at `path` (or the bundled defaults), validated; `ConfigError` says what is wrong."""
+    source = path or DEFAULT_CONFIG
+    try:
+        data: dict[str, Any] = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The configuration file {source} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def server_environment() -> dict[str, str]:
+    """The variables the tool servers need, taken from this process's environment."""
+    return {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES}

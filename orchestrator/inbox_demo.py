@@ -1,0 +1,89 @@
+"""`support-agent demo`: the whole pipeline on a sandbox inbox and store, offline, with a table of what it did."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
+from orchestrator.config import AgentConfig, load_config
+from orchestrator.daemon import Daemon
+from orchestrator.ledger import Ledger
+from orchestrator.pipeline import Outcome
+from orchestrator.servers import ServerSpec, ToolServers
+
+MARKER = ".support-agent-demo"
+MAILBOX = "support@aurora-activewear.example"
+
+
+def prepare(folder: Path) -> Path:
+    """A fresh demo folder (an old one is replaced only if the demo made it) with the sandbox inbox installed."""
+    if folder.exists():
+        if not (folder / MARKER).exists():
+            raise SystemExit(f"{folder} exists and was not made by the demo: choose another folder with --dir.")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("made by support-agent demo; safe to delete\n")
+    install_sandbox_mailbox(folder / "maildir")
+    return folder
+
+
+def specs(folder: Path) -> tuple[ServerSpec, ServerSpec]:
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": str(folder)}
+    shopify = ServerSpec(
+        "shopify", module="shopify_mcp", env={**base, "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3")}
+    )
+    gmail = ServerSpec(
+        "gmail",
+        module="gmail_mcp",
+        env={**base, "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(folder / "maildir"), "GMAIL_ADDRESS": MAILBOX},
+    )
+    return shopify, gmail
+
+
+def draft_file(folder: Path, draft_id: str | None) -> str:
+    if not draft_id:
+        return ""
+    found = sorted((folder / "maildir" / ".Drafts" / "cur").glob(f"{draft_id}*"))
+    return str(found[0].relative_to(folder)) if found else draft_id
+
+
+def table(outcomes: list[Outcome], folder: Path) -> list[str]:
+    rows = [("sender", "verdict", "category", "lang", "tools", "draft file")]
+    for o in sorted(outcomes, key=lambda o: o.message_id):
+        verdict = f"{o.verdict.value if o.verdict else '?'} ({o.reason})"
+        tools = ",".join(dict.fromkeys(o.tools)) + (" +review" if o.flagged else "")
+        rows.append(
+            (
+                (o.sender or "?")[:34],
+                verdict[:34],
+                o.category or "",
+                o.language or "",
+                tools[:46],
+                draft_file(folder, o.draft_id),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+async def run_inbox_demo(folder: Path, out: TextIO = sys.stdout, config: AgentConfig | None = None) -> list[Outcome]:
+    folder = prepare(folder)
+    config = config or load_config()
+    out.write(f"Sandbox inbox installed in {folder / 'maildir'}; store: the sandbox store; engine: offline.\n")
+    async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
+        daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker="demo")
+        outcomes = await daemon.run_once()
+        counts = await ledger.counts_by_state()
+    out.write("\n".join(table(outcomes, folder)) + "\n\n")
+    drafted = sum(1 for o in outcomes if o.draft_id)
+    summary = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
+    out.write(f"{len(outcomes)} messages: {summary}; {drafted} reply drafts, none sent.\n")
+    out.write(
+        f"Drafts are RFC 822 files in {folder / 'maildir' / '.Drafts' / 'cur'} (open one with any text viewer);\n"
+    )
+    out.write(f"escalation tickets are in {folder / 'tickets.sqlite3'}, the ledger in {folder / 'ledger.sqlite3'}.\n")
+    return outcomes

@@ -1,0 +1,49 @@
+"""A scripted OpenAI-compatible server on loopback: the test peer of `orchestrator.llm` and the benchmarks' model."""
+
+from orchestrator.openai_emulator.answers import (
+    Answer,
+    ScriptedCall,
+    malformed_json,
+    malformed_tool_call,
+    refusal,
+    router_answer,
+    text,
+    tool_call,
+    tool_calls,
+)
+from orchestrator.openai_emulator.app import (
+    DEFAULT_MODELS,
+    EMULATOR_API_KEY,
+    OpenAIEmulator,
+    RequestRecord,
+    estimate_tokens,
+)
+from orchestrator.openai_emulator.faults import Fault, FaultPlan
+from orchestrator.openai_emulator.scripts import DefaultScript, EchoScript, HostileScript, Script, in_order, route
+from orchestrator.openai_emulator.server import serve_emulator
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "EMULATOR_API_KEY",
+    "Answer",
+    "DefaultScript",
+    "EchoScript",
+    "Fault",
+    "FaultPlan",
+    "HostileScript",
+    "OpenAIEmulator",
+    "RequestRecord",
+    "Script",
+    "ScriptedCall",
+    "estimate_tokens",
+    "in_order",
+    "malformed_json",
+    "malformed_tool_call",
+    "refusal",
+    "route",
+    "router_answer",
+    "serve_emulator",
+    "text",
+    "tool_call",
+    "tool_calls",
+]

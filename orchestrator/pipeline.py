@@ -1,0 +1,279 @@
+"""One message through the pipeline: fetch, gatekeeper, router, category agent, guarded draft, labels, ledger."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from gmail_mcp.models import Message
+from orchestrator.config import AgentConfig
+from orchestrator.gatekeeper import gatekeep
+from orchestrator.guard import guard_draft
+from orchestrator.ledger import Claim, Ledger
+from orchestrator.llm import LLM, LLMError
+from orchestrator.llm_agent import answer_llm, route_llm
+from orchestrator.models import GateDecision, RouterDecision, Verdict
+from orchestrator.offline_agent import answer_offline
+from orchestrator.offline_router import route_offline
+from orchestrator.servers import ToolServers
+from orchestrator.templates import Tone
+from orchestrator.tools import BoundTools
+
+logger = logging.getLogger(__name__)
+
+REVIEW_LABEL = "support-agent/review"
+"""Added when the draft guard removed something: a person should look before sending."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one message (the demo's table and the tests read this; the ledger has the rest)."""
+
+    message_id: str
+    rfc_message_id: str | None = None
+    sender: str | None = None
+    subject: str = ""
+    verdict: Verdict | None = None
+    reason: str = ""
+    category: str | None = None
+    language: str | None = None
+    engine: str | None = None
+    tools: list[str] = field(default_factory=list)
+    draft_id: str | None = None
+    escalated: bool = False
+    flagged: list[str] = field(default_factory=list)
+    superseded: bool = False
+
+
+class Pipeline:
+    """Processes claimed messages for one worker. Every external step is recorded in the ledger before the next."""
+
+    def __init__(
+        self,
+        servers: ToolServers,
+        ledger: Ledger,
+        config: AgentConfig,
+        *,
+        own_address: str,
+        worker: str,
+        on_stage: Callable[[str, str], None] | None = None,
+        llm: LLM | None = None,
+    ):
+        self.servers = servers
+        self.llm = llm
+        self.on_stage = on_stage
+        """Called as on_stage(stage, message_id) after each durable step (the crash tests kill the process there)."""
+        self.ledger = ledger
+        self.config = config
+        self.own_address = own_address.lower()
+        self.worker = worker
+        self.tone = Tone(
+            persona_name=config.tone.persona_name,
+            shop_name=config.shop.name,
+            signature=config.tone.signature,
+            emoji=config.tone.emoji,
+        )
+
+    async def _timed(self, message_id: str, stage: str, started: float) -> None:
+        await self.ledger.add_timing(message_id, self.worker, stage, (time.perf_counter() - started) * 1000)
+        self._stage(stage, message_id)
+
+    def _stage(self, stage: str, message_id: str) -> None:
+        if self.on_stage is not None:
+            self.on_stage(stage, message_id)
+
+    async def _label(self, message_id: str, add: list[str], *, mark_read: bool) -> None:
+        await self.servers.gmail.call(
+            "modify_labels", {"message_ids": [message_id], "add": add, "remove": ["UNREAD"] if mark_read else []}
+        )
+
+    async def process(self, claim: Claim) -> Outcome:
+        """Run one claimed message to its end state. Exceptions propagate: the daemon records the failure."""
+        message_id = claim.message_id
+        outcome = Outcome(message_id=message_id)
+        if claim.draft_id:  # drafted before a crash: only the labels and the read state are left to do
+            await self._label(message_id, [self.config.labels.processed], mark_read=True)
+            await self.ledger.finish(message_id, self.worker, state="done")
+            outcome.draft_id = claim.draft_id
+            return outcome
+        started = time.perf_counter()
+        message = Message.model_validate(await self.servers.gmail.call("get_message", {"message_id": message_id}))
+        thread = await self.servers.gmail.call("get_thread", {"thread_id": message.thread_id})
+        await self._timed(message_id, "fetch", started)
+        outcome.sender = message.headers.from_.email if message.headers.from_ else None
+        outcome.subject = message.headers.subject
+        outcome.rfc_message_id = message.headers.message_id
+        if self._superseded(message, thread):
+            outcome.superseded = True
+            await self.ledger.record_decision(message_id, self.worker, verdict=Verdict.IGNORE, reason="superseded")
+            await self._label(message_id, [self.config.labels.processed], mark_read=True)
+            await self.ledger.finish(message_id, self.worker, state="ignored")
+            outcome.verdict, outcome.reason = Verdict.IGNORE, "superseded"
+            return outcome
+
+        started = time.perf_counter()
+        gate = gatekeep(message, own_address=self.own_address, rules=self.config.gatekeeper)
+        await self._timed(message_id, "gatekeeper", started)
+        await self.ledger.record_decision(message_id, self.worker, verdict=gate.verdict, reason=gate.reason)
+        outcome.verdict, outcome.reason = gate.verdict, gate.reason
+        if gate.verdict is Verdict.IGNORE:
+            await self._label(message_id, [self.config.labels.ignored], mark_read=True)
+            await self.ledger.finish(message_id, self.worker, state="ignored")
+            return outcome
+        if gate.verdict is Verdict.INTERNAL_ALERT:
+            await self._alert(message, gate, outcome)
+            return outcome
+        return await self._answer(message, gate, outcome)
+
+    def _superseded(self, message: Message, thread: dict[str, Any]) -> bool:
+        """Several unread customer messages in one thread get one draft, answering the latest."""
+        for other in thread.get("messages", []):
+            if other["id"] == message.id or other.get("from_me") or not other.get("unread"):
+                continue
+            if datetime.fromisoformat(other["received_at"]) > message.received_at:
+                return True
+        return False
+
+    @staticmethod
+    def _note(outcome: Outcome, removed: tuple[str, ...]) -> str:
+        """The draft's hidden note: which engine wrote it, and what the guard removed (reviewers should look)."""
+        note = f"engine={outcome.engine}; category={outcome.category}"
+        if not removed:
+            return note
+        kinds = sorted({item.split(" ", 1)[0] for item in removed})  # kinds only: headers travel with the mail
+        return f"{note}; review: the guard removed {len(removed)} item(s) ({', '.join(kinds)})"
+
+    async def _alert(self, message: Message, gate: GateDecision, outcome: Outcome) -> None:
+        sender = gate.customer_email or (message.headers.from_.email if message.headers.from_ else None)
+        if sender:
+            tools = BoundTools(self.servers.shopify, sender, ("escalate_ticket",))
+            summary = f"Partner mail: {message.headers.subject}\n\n{message.new_text[:1500]}"
+            await tools.call("escalate_ticket", {"category": "InternalAlert", "summary": summary, "priority": "high"})
+            outcome.tools = [c.tool for c in tools.calls]
+            outcome.escalated = True
+        await self._label(message.id, [self.config.labels.alert], mark_read=False)
+        await self.ledger.finish(message.id, self.worker, state="alerted")
+
+    async def route(self, subject: str, body: str, message_id: str | None = None) -> tuple[RouterDecision, str]:
+        """The LLM router when configured (its failures fall back to the offline router), else the offline one."""
+        if self.llm is not None:
+            try:
+                decision, usage = await route_llm(self.llm, self.config, subject=subject, body=body)
+            except LLMError as exc:
+                logger.warning("LLM router failed (%s); using the offline router", type(exc).__name__)
+            else:
+                if message_id is not None:
+                    await self.ledger.add_usage(
+                        message_id, self.worker, usage.prompt_tokens, usage.completion_tokens, calls=1
+                    )
+                return decision, "llm"
+        decision = route_offline(subject, body, default_language=self.config.tone.fallback_language)
+        return decision, "offline"
+
+    async def _reply_text(
+        self, tools: BoundTools, decision: RouterDecision, message: Message, body: str, **facts: Any
+    ) -> tuple[str, str]:
+        """(reply, engine): the LLM agent unless a person takes over or the LLM fails; else the templates."""
+        if self.llm is not None and not facts["handover"]:
+            try:
+                result = await answer_llm(
+                    self.llm,
+                    tools,
+                    decision,
+                    config=self.config,
+                    subject=message.headers.subject,
+                    body=body,
+                    customer_name=facts["customer_name"],
+                )
+            except LLMError as exc:
+                logger.warning("LLM agent failed (%s); using the offline engine", type(exc).__name__)
+            else:
+                usage = result.usage
+                await self.ledger.add_usage(
+                    message.id, self.worker, usage.prompt_tokens, usage.completion_tokens, calls=result.llm_calls
+                )
+                if result.text.strip():
+                    return result.text, "llm"
+        text = await answer_offline(
+            tools, decision, subject=message.headers.subject, body=body, tone=self.tone, **facts
+        )
+        return text, "offline"
+
+    async def _answer(self, message: Message, gate: GateDecision, outcome: Outcome) -> Outcome:
+        body = gate.body or message.new_text
+        started = time.perf_counter()
+        decision, engine = await self.route(message.headers.subject, body, message.id)
+        await self._timed(message.id, "router", started)
+        await self.ledger.record_route(
+            message.id,
+            self.worker,
+            category=decision.category,
+            language=decision.language,
+            confidence=decision.confidence,
+            engine="offline" if engine == "offline" else "llm",
+        )
+        outcome.category, outcome.language, outcome.engine = decision.category, decision.language, engine
+        handover = bool(decision.handover) or decision.confidence < self.config.engine.min_confidence
+        allowed = self.config.categories[decision.category].tools
+        tools = BoundTools(self.servers.shopify, gate.customer_email, (*allowed, "escalate_ticket"))
+        started = time.perf_counter()
+        ticket_id = None
+        if handover or decision.category in ("TechnicalIssues", "CustomerComplaintsSatisfaction"):
+            reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
+            ticket = await tools.call(
+                "escalate_ticket",
+                {
+                    "category": decision.category,
+                    "summary": f"{message.headers.subject}\n\nWhy a person: {reasons}\n\n{body[:2000]}",
+                    "priority": "high" if handover else "normal",
+                    "order_number": decision.order_number,
+                    "customer_name": gate.customer_name,
+                },
+            )
+            ticket_id = str(ticket.get("id"))
+            outcome.escalated = True
+        customer_name = gate.customer_name or (message.headers.from_.name if message.headers.from_ else None)
+        text, outcome.engine = await self._reply_text(
+            tools, decision, message, body, customer_name=customer_name, handover=handover, ticket_id=ticket_id
+        )
+        for call in tools.calls:
+            await self.ledger.add_tool_call(message.id, self.worker, call.tool, error=call.error)
+        outcome.tools = [c.tool for c in tools.calls]
+        await self._timed(message.id, "agent", started)
+        guarded = guard_draft(
+            text,
+            evidence=tools.evidence,
+            shop_domains=self.config.shop.domains,
+            recipient=gate.customer_email or "",
+            customer_text=f"{message.headers.subject}\n{body}",
+        )
+        outcome.flagged = list(guarded.removed)
+        started = time.perf_counter()
+        draft = await self.servers.gmail.call(
+            "create_reply_draft",
+            {"message_id": message.id, "body_text": guarded.text, "note": self._note(outcome, guarded.removed)},
+        )
+        self._stage("draft-created", message.id)  # the draft exists but the ledger does not know yet
+        await self.ledger.record_draft(
+            message.id,
+            self.worker,
+            draft_id=str(draft["id"]),
+            draft_message_id=str(draft["message_id"]),
+            engine="llm" if outcome.engine == "llm" else "offline",
+        )
+        await self._timed(message.id, "draft", started)
+        outcome.draft_id = str(draft["id"])
+        labels = [self.config.labels.processed]
+        if outcome.escalated:
+            labels.append(self.config.labels.escalated)
+        if guarded.flagged:
+            labels.append(REVIEW_LABEL)
+        await self._label(message.id, labels, mark_read=True)
+        self._stage("labelled", message.id)
+        await self.ledger.finish(message.id, self.worker, state="done")
+        self._stage("finished", message.id)
+        return outcome

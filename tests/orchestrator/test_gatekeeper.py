@@ -1,0 +1,387 @@
+"""The gatekeeper: every rule, the original product's false positives, the sandbox inbox and a spam corpus."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gmail_mcp.mime import parse_message
+from gmail_mcp.models import Address, Attachment, AuthResults, Headers, Message
+from orchestrator.gatekeeper import GatekeeperRules, gatekeep, lookalike_of
+from orchestrator.models import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = ROOT / "gmail_mcp" / "sandbox"
+RSPAMD = ROOT.parent / "shared" / "corpora" / "mime" / "rspamd"
+OWN = "support@aurora-activewear.example"
+RULES = GatekeeperRules(
+    partner_domains=("fabrics-supplier.example",),
+    shop_domains=("aurora-activewear.example",),
+    blocked_domains=("spammy.example",),
+)
+_ROW = re.compile(r"^\| `(\d\d-[^`/]+\.eml)` \|.*\| (PROCESS|IGNORE|INTERNAL_ALERT)\b[^|]*\|\s*$", re.MULTILINE)
+
+
+def _message(raw: bytes, name: str = "m1") -> Message:
+    parsed = parse_message(raw)
+    return Message(
+        id=name,
+        thread_id=name,
+        labels=["INBOX", "UNREAD"],
+        unread=True,
+        from_me=False,
+        received_at=datetime(2026, 11, 24, tzinfo=UTC),
+        headers=parsed.headers,
+        text=parsed.text,
+        new_text=parsed.new_text,
+        attachments=parsed.attachments,
+    )
+
+
+def _address(value: str) -> Address:
+    name, email = parseaddr(value)
+    return Address(name=name or None, email=email.lower())
+
+
+def mail(
+    sender: str | None = "Ana Ruiz <ana.ruiz@example.com>",
+    body: str = "Hello, where is my order #1021? Thanks, Ana",
+    *,
+    subject: str = "Order #1021",
+    reply_to: str | None = None,
+    labels: tuple[str, ...] = ("INBOX", "UNREAD"),
+    dmarc: str | None = None,
+    attachment: str | None = None,
+    **headers: str,
+) -> Message:
+    """A parsed message from a few header values (list_id, auto_submitted, precedence, return_path...) and a body."""
+    domain = sender.rpartition("@")[2].rstrip(">") if sender else None
+    return Message(
+        id="m1",
+        thread_id="t1",
+        labels=list(labels),
+        unread=True,
+        from_me=False,
+        received_at=datetime(2026, 11, 24, tzinfo=UTC),
+        headers=Headers(
+            from_=_address(sender) if sender else None,
+            reply_to=[_address(reply_to)] if reply_to else [],
+            subject=subject,
+            authentication=AuthResults(dmarc=dmarc, dmarc_domain=domain if dmarc else None),
+            **headers,
+        ),
+        text=body,
+        new_text=body,
+        attachments=[Attachment(filename=None, content_type=attachment, size=10)] if attachment else [],
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    message: Message
+    verdict: Verdict
+    reason: str
+    customer: str | None = None
+    name: str | None = None
+    body: str | None = None
+
+
+IGNORE, PROCESS, ALERT = Verdict.IGNORE, Verdict.PROCESS, Verdict.INTERNAL_ALERT
+ANA = "ana.ruiz@example.com"
+FORM = "Shopify <mailer@shopify.com>"
+PITCH = "Hi, I noticed a few problems with your store."
+PHISH = "phishing:dmarc"
+KIM = "Kim <kim@googlemail.com>"
+CASES = [
+    # (1) the mailbox itself
+    Case("self-from-own-address", mail(f"Aurora <{OWN}>"), IGNORE, "self"),
+    Case("self-sent-label", mail(labels=("SENT",)), IGNORE, "self"),
+    Case("self-draft-label", mail(labels=("DRAFT",)), IGNORE, "self"),
+    # (2) headers
+    Case("auto-submitted-auto-replied", mail(auto_submitted="auto-replied"), IGNORE, "header:auto-submitted"),
+    Case("auto-submitted-generated", mail(auto_submitted="auto-generated; owner=x"), IGNORE, "header:auto-submitted"),
+    Case("auto-submitted-no-is-a-person", mail(auto_submitted="no"), PROCESS, "customer", ANA),
+    Case("precedence-bulk", mail(precedence="bulk"), IGNORE, "header:precedence"),
+    Case("precedence-junk", mail(precedence="Junk"), IGNORE, "header:precedence"),
+    Case("precedence-list", mail(precedence="list"), IGNORE, "header:precedence"),
+    Case("list-id", mail(list_id="<news.shop.example>"), IGNORE, "header:list"),
+    Case("list-unsubscribe", mail(list_unsubscribe="<https://x.example/u>"), IGNORE, "header:list"),
+    Case("bounce-mailer-daemon", mail("MAILER-DAEMON@mx.example.net", "Undeliverable"), IGNORE, "bounce"),
+    Case("bounce-postmaster", mail("postmaster@example.net", "Delivery failed"), IGNORE, "bounce"),
+    Case("bounce-delivery-status-part", mail(attachment="message/delivery-status"), IGNORE, "bounce"),
+    Case("bounce-null-return-path", mail(return_path="<>"), IGNORE, "bounce"),
+    Case("dmarc-fail-spoofed-shopify", mail("Shopify <billing@shopify.com>", dmarc="fail"), IGNORE, "phishing:dmarc"),
+    Case("dmarc-fail-spoofed-shop", mail("orders@aurora-activewear.example", dmarc="fail"), IGNORE, "phishing:dmarc"),
+    Case("dmarc-fail-digit-swap", mail("PayPal <service@paypa1.com>", dmarc="fail"), IGNORE, "phishing:dmarc"),
+    Case("dmarc-fail-edit-distance", mail("team@shopiify.com", dmarc="fail"), IGNORE, "phishing:dmarc"),
+    Case("dmarc-fail-brand-plus-words", mail("x@aurora-activewear-help.example", dmarc="fail"), IGNORE, PHISH),
+    Case("dmarc-fail-unrelated-customer", mail(dmarc="fail"), PROCESS, "customer", ANA),
+    Case("dmarc-fail-googlemail-customer", mail(KIM, dmarc="fail"), PROCESS, "customer", "kim@googlemail.com"),
+    # (3) the Shopify contact form
+    Case(
+        "form-email-field-inline",
+        mail(FORM, f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nIs #1021 shipped?\nNote: gift", reply_to="x@example.org"),
+        PROCESS,
+        "form:contact",
+        ANA,
+        "Ana Ruiz",
+        "Is #1021 shipped?\nNote: gift",
+    ),
+    Case(
+        "form-spanish-fields",
+        mail(FORM, "Nombre:\nLucía Gómez\n\nCorreo:\nlucia@example.es\n\nMensaje:\n¿Tenéis la talla M?"),
+        PROCESS,
+        "form:contact",
+        "lucia@example.es",
+        "Lucía Gómez",
+        "¿Tenéis la talla M?",
+    ),
+    Case(
+        "form-reply-to-when-no-email-field",
+        mail(FORM, "Message:\nDo you ship to Norway?", reply_to="Ola Nordmann <ola@example.no>"),
+        PROCESS,
+        "form:contact",
+        "ola@example.no",
+        "Ola Nordmann",
+        "Do you ship to Norway?",
+    ),
+    Case("form-without-any-address", mail(FORM, "Message:\nHello?"), ALERT, "form:no-address"),
+    Case("form-failing-dmarc", mail(FORM, "Email: a@example.com\nMessage: hi", dmarc="fail"), IGNORE, "phishing:dmarc"),
+    Case("form-seo-pitch", mail(FORM, "Email: r@example.com\nMessage: We offer SEO services."), IGNORE, "spam:b2b"),
+    Case("form-from-gmail-with-keyword", mail(FORM, "E-mail: r@gmail.com\nMessage: Backlinks?"), IGNORE, "spam:b2b"),
+    # (4) sender lists
+    Case("blocked-domain", mail("x@spammy.example"), IGNORE, "sender:blocked"),
+    Case("blocked-subdomain", mail("x@mail.spammy.example"), IGNORE, "sender:blocked"),
+    Case("blocked-is-not-a-suffix", mail("ana@notspammy.example"), PROCESS, "customer", "ana@notspammy.example"),
+    Case("system-domain", mail("Facebook <x@facebookmail.com>"), IGNORE, "sender:automated"),
+    Case("automated-noreply", mail("Store <noreply@example.com>"), IGNORE, "sender:automated"),
+    Case("automated-no-reply-plus-tag", mail("no-reply+orders@example.com"), IGNORE, "sender:automated"),
+    Case("automated-bounce-number", mail("bounce-7731@example.com"), IGNORE, "sender:automated"),
+    Case("automated-notifications", mail("notifications@example.com"), IGNORE, "sender:automated"),
+    Case(
+        "automated-prefix-needs-separator",
+        mail("bounceback@example.com"),
+        PROCESS,
+        "customer",
+        "bounceback@example.com",
+    ),
+    Case("partner-domain", mail("c.ferraro@fabrics-supplier.example"), ALERT, "sender:partner"),
+    Case("partner-subdomain", mail("ops@eu.fabrics-supplier.example"), ALERT, "sender:partner"),
+    # (5) phishing subjects
+    Case("subject-store-suspended", mail(subject="Your Shopify store has been suspended"), IGNORE, "phishing:subject"),
+    Case("subject-verify-account", mail(subject="VERIFY YOUR ACCOUNT within 24h"), IGNORE, "phishing:subject"),
+    Case("subject-unusual-sign-in", mail(subject="Unusual sign-in activity"), IGNORE, "phishing:subject"),
+    Case("subject-password-expires", mail(subject="Your password expires today"), IGNORE, "phishing:subject"),
+    Case("subject-invoice-attached", mail(subject="Invoice attached"), IGNORE, "phishing:subject"),
+    Case("subject-customer-account-locked", mail(subject="My account is locked"), PROCESS, "customer", ANA),
+    # (6) spam keywords with free mail, B2B patterns from anyone
+    Case("free-mail-seo-services", mail("r@gmail.com", "Need SEO services?"), IGNORE, "spam:b2b"),
+    Case("free-mail-backlinks", mail("r@hotmail.co.uk", "Cheap backlinks"), IGNORE, "spam:b2b"),
+    Case("free-mail-guest-post-hyphen", mail("r@yahoo.fr", "A guest-post for you"), IGNORE, "spam:b2b"),
+    Case("free-mail-web-design", mail("r@outlook.com", "Web design offer"), IGNORE, "spam:b2b"),
+    Case("free-mail-rank-your-website", mail("r@gmail.com", "We rank your website"), IGNORE, "spam:b2b"),
+    Case("free-mail-crypto-trading", mail("r@gmail.com", "Crypto trading signals"), IGNORE, "spam:b2b"),
+    Case("b2b-we-offer-web-design", mail("sam@agency.example", f"{PITCH} We offer web design."), IGNORE, "spam:b2b"),
+    Case("b2b-increase-your-traffic", mail("sam@agency.example", "Increase your traffic 3x"), IGNORE, "spam:b2b"),
+    Case(
+        "b2b-website-not-ranking",
+        mail("sam@agency.example", "I noticed your website is not ranking on Google."),
+        IGNORE,
+        "spam:b2b",
+    ),
+    Case("b2b-first-page-of-google", mail("sam@agency.example", "Get to the first page of Google"), IGNORE, "spam:b2b"),
+    # false positives of the original product: each of these is a customer
+    Case("fp-googlemail-is-gmail", mail("Kim <kim@googlemail.com>"), PROCESS, "customer", "kim@googlemail.com"),
+    Case(
+        "fp-seonaid-name",
+        mail("seonaid@gmail.com", "Hi, Seonaid here: size M?"),
+        PROCESS,
+        "customer",
+        "seonaid@gmail.com",
+    ),
+    Case("fp-seoul-city", mail("min@gmail.com", "Do you ship to Seoul?"), PROCESS, "customer", "min@gmail.com"),
+    Case("fp-seo-surname", mail("p@gmail.com", "Thanks,\nSeo Yeon Park"), PROCESS, "customer", "p@gmail.com"),
+    Case(
+        "fp-commission-in-complaint",
+        mail("tom@gmail.com", "My bank took a commission on your refund, this is unacceptable!"),
+        PROCESS,
+        "customer",
+        "tom@gmail.com",
+    ),
+    Case("fp-free-mail-customer", mail("jo@hotmail.co.uk", "Tee in stock?"), PROCESS, "customer", "jo@hotmail.co.uk"),
+    Case(
+        "fp-web-design-from-a-company-customer",
+        mail("lee@example.org", "The web design of your checkout hides the size chart."),
+        PROCESS,
+        "customer",
+        "lee@example.org",
+    ),
+    Case(
+        "fp-customer-noticed-your-website",
+        mail("lee@gmail.com", "I noticed your website shows the leggings in stock, but checkout says sold out."),
+        PROCESS,
+        "customer",
+        "lee@gmail.com",
+    ),
+    # (7) customers and their address
+    Case("customer-from", mail(), PROCESS, "customer", ANA, "Ana Ruiz"),
+    Case("customer-reply-to", mail(reply_to="Ana <ana@example.net>"), PROCESS, "customer", "ana@example.net", "Ana"),
+    Case("reply-to-own-address-uses-from", mail(reply_to=OWN), PROCESS, "customer", ANA),
+    Case("reply-to-robot-uses-from", mail(reply_to="noreply@example.com"), PROCESS, "customer", ANA),
+    Case("no-address-at-all", mail(None), IGNORE, "sender:missing"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rule_table(case: Case) -> None:
+    decision = gatekeep(case.message, own_address=OWN, rules=RULES)
+    assert (decision.verdict, decision.reason) == (case.verdict, case.reason), decision.detail
+    assert decision.detail
+    if case.verdict is PROCESS:
+        assert decision.customer_email == case.customer
+    if case.name is not None:
+        assert decision.customer_name == case.name
+    if case.body is not None:
+        assert decision.body == case.body
+
+
+def test_case_ids_are_unique() -> None:
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+def _expected_sandbox() -> dict[str, Verdict]:
+    return {name: Verdict(verdict) for name, verdict in _ROW.findall((SANDBOX / "README.md").read_text("utf-8"))}
+
+
+@pytest.mark.parametrize("name", sorted(_expected_sandbox()))
+def test_sandbox_inbox_gets_the_documented_verdict(name: str) -> None:
+    decision = gatekeep(_message((SANDBOX / name).read_bytes()), own_address=OWN, rules=RULES)
+    assert decision.verdict is _expected_sandbox()[name], decision
+
+
+def test_sandbox_readme_lists_the_first_seventeen_messages() -> None:
+    assert len([n for n in _expected_sandbox() if n < "18"]) == 17
+
+
+def _sandbox(prefix: str) -> Message:
+    return _message(next(SANDBOX.glob(f"{prefix}-*.eml")).read_bytes())
+
+
+def test_sandbox_contact_form_resolves_to_the_customer() -> None:
+    decision = gatekeep(_sandbox("10"), own_address=OWN, rules=RULES)
+    assert (decision.verdict, decision.reason) == (PROCESS, "form:contact")
+    assert (decision.customer_email, decision.customer_name) == ("emily.carter@example.com", "Emily Carter")
+    assert decision.body is not None
+    assert decision.body.startswith("Hi! I got an email that my order #1026 is on hold")
+    assert "Country Code" not in decision.body and "+1 503" not in decision.body
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason", "customer"),
+    [
+        ("01", "header:precedence", None),
+        ("02", "sender:partner", None),
+        ("07", "bounce", None),
+        ("09", "spam:b2b", None),
+        ("11", "phishing:dmarc", None),
+        ("13", "customer", "dan.marsh77@freemail.example"),
+        ("14", "header:auto-submitted", None),
+        ("17", "customer", "maria.garcia@example.com"),
+    ],
+)
+def test_sandbox_reasons(prefix: str, reason: str, customer: str | None) -> None:
+    decision = gatekeep(_sandbox(prefix), own_address=OWN, rules=RULES)
+    assert (decision.reason, decision.customer_email) == (reason, customer), decision.detail
+
+
+def test_partner_mail_is_a_customer_without_the_partner_list() -> None:
+    decision = gatekeep(_sandbox("02"), own_address=OWN, rules=GatekeeperRules())
+    assert decision.verdict is PROCESS
+
+
+@pytest.mark.parametrize(
+    ("domain", "imitated"),
+    [
+        ("shopiify-merchants.example", "shopify.com"),
+        ("paypa1.com", "paypal.com"),
+        ("rnicrosoft.com", "microsoft.com"),
+        ("aur0ra-activewear.example", "aurora-activewear.example"),
+        ("shopify.com.login.example", "shopify.com"),
+        ("shopify.com", None),
+        ("mail.shopify.com", None),
+        ("example.com", None),
+        ("ups-fans.example", None),  # three-letter brands are matched exactly, never fuzzily
+    ],
+)
+def test_lookalike_of(domain: str, imitated: str | None) -> None:
+    assert lookalike_of(domain, RULES.trusted_domains) == imitated
+
+
+def test_rules_are_normalised_frozen_and_validated() -> None:
+    rules = GatekeeperRules.model_validate(
+        {"partner_domains": [" Supplier.Example. "], "spam_keywords": ["Dropship Agent"]}
+    )
+    assert rules.partner_domains == ("supplier.example",)
+    assert gatekeep(mail("x@a.supplier.example"), own_address=OWN, rules=rules).verdict is ALERT
+    assert gatekeep(mail("r@gmail.com", "Your dropship-agent here"), own_address=OWN, rules=rules).reason == "spam:b2b"
+    with pytest.raises(ValidationError):
+        rules.partner_domains = ()  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="not a valid regular expression"):
+        GatekeeperRules(b2b_body_patterns=("(unclosed",))
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        GatekeeperRules.model_validate({"partner_domain": ["typo.example"]})
+
+
+def test_empty_keyword_list_disables_the_free_mail_rule() -> None:
+    rules = GatekeeperRules(spam_keywords=())
+    assert gatekeep(mail("r@gmail.com", "Cheap backlinks"), own_address=OWN, rules=rules).verdict is PROCESS
+
+
+def test_rspamd_corpus_measurement(report: Callable[[str], None]) -> None:
+    if not RSPAMD.is_dir():
+        pytest.skip(f"{RSPAMD} is absent (the rspamd test corpus lives in ../shared; present in CI)")
+    files = sorted(RSPAMD.glob("*.eml"))
+    assert files
+    counts: Counter[str] = Counter()
+    started = time.perf_counter()
+    for path in files:
+        decision = gatekeep(_message(path.read_bytes(), path.stem), own_address=OWN, rules=GatekeeperRules())
+        counts[f"{decision.verdict.value} {decision.reason}"] += 1
+    elapsed = time.perf_counter() - started
+    summary = ", ".join(f"{key}={n}" for key, n in counts.most_common())
+    report(f"gatekeeper on rspamd corpus: {len(files)} messages in {elapsed * 1000:.0f} ms (parse included): {summary}")
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ("We do SEO for shops like yours", IGNORE),
+        ("seo-optimised listings, cheap", IGNORE),
+        ("Hi, Seonaid here: is the tee true to size?", PROCESS),
+        ("Please ship to Seoul, apartment 4", PROCESS),
+        ("I work in SEOUL-based logistics", PROCESS),
+    ],
+    ids=["seo-word", "seo-hyphenated", "seonaid", "seoul", "seoul-upper"],
+)
+def test_keywords_match_whole_words_only(body: str, verdict: Verdict) -> None:
+    rules = GatekeeperRules(spam_keywords=("SEO",))  # the original product's bare keyword
+    assert gatekeep(mail("kim@gmail.com", body), own_address=OWN, rules=rules).verdict is verdict
+
+
+def test_huge_hostile_bodies_are_decided_quickly() -> None:
+    blob = "x" * 1_000_000
+    messages = [mail(body=blob), mail("r@gmail.com", f"seo {blob}"), mail(FORM, f"Email:\n{blob}\nMessage:\n{blob}")]
+    started = time.perf_counter()
+    decisions = [gatekeep(m, own_address=OWN, rules=RULES) for m in messages]
+    assert time.perf_counter() - started < 2.0
+    assert [d.verdict for d in decisions] == [PROCESS, PROCESS, ALERT]
