@@ -13,8 +13,10 @@ __version__ = "0.1.0"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from orchestrator.cli import add_commands, add_common_flags
+
     parser = argparse.ArgumentParser(prog="support-agent", description="Autonomous customer support for Shopify.")
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_common_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
@@ -22,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     demo.add_argument("--dir", default="support-agent-demo", help="where the demo mailbox, drafts and ledger go")
     commands.add_parser("tour", help="call each Shopify tool on the sandbox store over stdio and show the answers")
+    add_commands(commands)
     return parser.parse_args(argv)
 
 
@@ -39,3 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
         failures = anyio.run(run_demo)
         raise SystemExit(1 if failures else 0)
+    else:
+        from orchestrator.cli import run_command
+
+        raise SystemExit(run_command(args))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import anyio
 
 from orchestrator.config import AgentConfig
-from orchestrator.ledger import Claim, Ledger
+from orchestrator.ledger import Claim, Ledger, LostClaimError
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ToolServers
 
@@ -70,17 +70,22 @@ class Daemon:
     async def _process(self, claim: Claim) -> None:
         try:
             self.outcomes.append(await self.pipeline.process(claim))
+        except LostClaimError:
+            logger.warning("Message %s was taken over by another worker (lease expired); leaving it", claim.message_id)
         except Exception as exc:  # the one broad catch: record the failure, keep the message, move on
             self.failures += 1
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("Message %s failed (attempt %d): %s", claim.message_id, claim.attempts, type(exc).__name__)
-            state = await self.ledger.fail(
-                claim.message_id,
-                self.worker,
-                error=error,
-                max_attempts=self.config.daemon.max_attempts,
-                backoff=retry_delay,
-            )
+            try:
+                state = await self.ledger.fail(
+                    claim.message_id,
+                    self.worker,
+                    error=error,
+                    max_attempts=self.config.daemon.max_attempts,
+                    backoff=retry_delay,
+                )
+            except LostClaimError:
+                return  # another worker owns it now and will record its own outcome
             if state == "needs_human":
                 await self.servers.gmail.call(
                     "modify_labels", {"message_ids": [claim.message_id], "add": [self.config.labels.needs_human]}

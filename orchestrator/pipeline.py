@@ -80,6 +80,7 @@ class Pipeline:
 
     async def _timed(self, message_id: str, stage: str, started: float) -> None:
         await self.ledger.add_timing(message_id, self.worker, stage, (time.perf_counter() - started) * 1000)
+        await self.ledger.renew(message_id, self.worker)  # a slow message keeps its claim
         self._stage(stage, message_id)
 
     def _stage(self, stage: str, message_id: str) -> None:

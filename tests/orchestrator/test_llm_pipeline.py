@@ -29,11 +29,11 @@ VICTIM = "j.nunez@example.org"  # a sandbox customer who wrote nothing to the in
 VICTIM_SECRETS = ("j.nunez", "#1011", "5904127364", "Núñez", "evil.example")
 
 
-async def run(folder: Path, emulator: OpenAIEmulator) -> tuple[list[Outcome], Ledger]:
+async def run(folder: Path, emulator: OpenAIEmulator, *, llm_timeout: float = 5) -> tuple[list[Outcome], Ledger]:
     prepare(folder)
     config = load_config()
     async with serve_emulator(emulator) as url:
-        llm = LLM(api_key=EMULATOR_API_KEY, base_url=url, timeout=5, max_retries=1)
+        llm = LLM(api_key=EMULATOR_API_KEY, base_url=url, timeout=llm_timeout, max_retries=1)
         async with llm, ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
             pipeline = Pipeline(servers, ledger, config, own_address=MAILBOX, worker="test", llm=llm)
             daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker="test", pipeline=pipeline)
@@ -68,7 +68,8 @@ async def test_llm_engine_drafts_with_tools_and_records_tokens(
         tokens, calls = db.execute("select sum(tokens_prompt), sum(llm_calls) from messages").fetchone()
     assert tokens > 0 and calls >= len(answered)
     ignored = [o for o in outcomes if o.verdict is not Verdict.PROCESS]
-    assert len(emulator.requests) <= 1 + len(answered) * 5, "ignored mail costs no LLM call"
+    router_calls = [r for r in emulator.requests if r.response_format]
+    assert len(router_calls) == len(answered), "one router call per answered message; ignored mail costs none"
     assert ignored
 
 
@@ -94,3 +95,37 @@ async def test_llm_outage_falls_back_to_the_offline_engine(tmp_path: Path) -> No
     answered = [o for o in outcomes if o.verdict is Verdict.PROCESS]
     assert answered and all(o.draft_id and o.engine == "offline" for o in answered)
     assert all("engine=offline" in text for text in draft_texts(folder))
+
+
+@pytest.mark.parametrize("fault", ["timeout", "429", "refusal", "malformed_json"])
+async def test_every_llm_failure_keeps_the_mail_moving(tmp_path: Path, fault: str) -> None:
+    emulator = OpenAIEmulator(script=DefaultScript())
+    if fault == "timeout":
+        emulator.faults.timeout(1000, seconds=30)
+    elif fault == "429":
+        emulator.faults.http_status(429, 1000, retry_after=0)
+    elif fault == "refusal":
+        emulator.faults.refusal(1000)
+    else:
+        emulator.faults.malformed_json(1000)
+    folder = tmp_path / "out"
+    outcomes, _ = await run(folder, emulator, llm_timeout=0.3)
+    answered = [o for o in outcomes if o.verdict is Verdict.PROCESS]
+    assert answered and all(o.draft_id for o in answered), "every customer message still gets a draft"
+
+
+async def test_malformed_tool_arguments_are_reported_back_to_the_model(tmp_path: Path) -> None:
+    from orchestrator.openai_emulator import in_order, malformed_tool_call, router_answer, text
+
+    decision = {
+        "category": "ShippingDelivery", "language": "en", "order_number": "#1019", "sentiment": "negative",
+        "urgency": "normal", "handover": [], "confidence": 0.9,
+    }  # fmt: skip
+    script = in_order(router_answer(decision), malformed_tool_call("lookup_order", "{not json"), text("Sorry!"))
+    emulator = OpenAIEmulator(script=script)
+    outcomes, _ = await run(tmp_path / "out", emulator)
+    assert all(o.draft_id for o in outcomes if o.verdict is Verdict.PROCESS)
+    tool_results = [
+        m for r in emulator.requests for m in (r.request or {}).get("messages", []) if m.get("role") == "tool"
+    ]
+    assert any("not valid JSON" in str(m.get("content")) for m in tool_results)

@@ -1,0 +1,107 @@
+"""One customer message answered without a mailbox: the daemon's router, category agent and draft guard (CLI, /chat)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from orchestrator.config import AgentConfig
+from orchestrator.guard import guard_draft
+from orchestrator.ledger import Ledger
+from orchestrator.models import RouterDecision
+from orchestrator.offline_agent import answer_offline
+from orchestrator.pipeline import Pipeline
+from orchestrator.servers import ToolServers
+from orchestrator.tools import BoundTools
+
+CHAT_WORKER = "chat"
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    role: Literal["customer", "agent"]
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatAnswer:
+    response: str
+    category: str
+    language: str
+    tools_used: tuple[str, ...]
+    handover: bool = False
+    """The router wants a person (low confidence or a trigger); a chat escalates nothing, the caller may."""
+    removed: tuple[str, ...] = ()
+    """What the draft guard took out of the reply (empty when it was clean)."""
+
+
+def router(servers: ToolServers, config: AgentConfig) -> Pipeline:
+    """A pipeline used only for `route` without a message id: the ledger is never opened (a chat records nothing),
+    and opening it by mistake fails loudly instead of writing somewhere."""
+    return Pipeline(servers, Ledger(Path(os.devnull)), config, own_address="", worker=CHAT_WORKER)
+
+
+def subject_of(message: str) -> str:
+    """A chat message has no subject: its first line plays that part, as in an email written without one."""
+    return message.strip().split("\n", 1)[0][:120]
+
+
+async def _with_history(decision: RouterDecision, history: list[ChatTurn], pipeline: Pipeline) -> RouterDecision:
+    """A follow-up without an order number ("and when will it arrive?") refers to the last one the customer gave."""
+    if decision.order_number:
+        return decision
+    for turn in reversed(history):
+        if turn.role == "customer":
+            earlier, _ = await pipeline.route(subject_of(turn.text), turn.text)
+            if earlier.order_number:
+                return decision.model_copy(update={"order_number": earlier.order_number})
+    return decision
+
+
+async def answer(
+    servers: ToolServers,
+    config: AgentConfig,
+    message: str,
+    *,
+    customer_email: str | None,
+    history: list[ChatTurn] | None = None,
+    pipeline: Pipeline | None = None,
+) -> ChatAnswer:
+    """Route `message`, let its category agent answer with the category's tools, and guard the reply.
+
+    `customer_email` is the verified identity order tools are bound to; with None they disclose nothing.
+    `history` is the conversation so far (oldest first); the caller appends this exchange to it.
+    Nothing is escalated and nothing is written: this is an answer, not a ticket.
+    """
+    pipeline = pipeline or router(servers, config)
+    decision, _engine = await pipeline.route(subject_of(message), message)
+    decision = await _with_history(decision, history or [], pipeline)
+    handover = bool(decision.handover) or decision.confidence < config.engine.min_confidence
+    tools = BoundTools(servers.shopify, customer_email, config.categories[decision.category].tools)
+    text = await answer_offline(
+        tools,
+        decision,
+        subject=subject_of(message),
+        body=message,
+        customer_name=None,
+        tone=pipeline.tone,
+        handover=handover,
+    )
+    earlier = "\n".join(turn.text for turn in history or [] if turn.role == "customer")
+    guarded = guard_draft(
+        text,
+        evidence=tools.evidence,
+        shop_domains=config.shop.domains,
+        recipient=customer_email or "",
+        customer_text=f"{earlier}\n{message}",
+    )
+    return ChatAnswer(
+        response=guarded.text,
+        category=decision.category,
+        language=decision.language,
+        tools_used=tuple(dict.fromkeys(call.tool for call in tools.calls)),
+        handover=handover,
+        removed=guarded.removed,
+    )

@@ -1,0 +1,221 @@
+"""The `run`, `once` and `chat` commands of `support-agent`: flags, readable errors, and what they print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import anyio
+import anyio.to_thread
+from pydantic import ValidationError
+
+from orchestrator.config import AgentConfig, ConfigError, Secrets, load_config
+from orchestrator.ledger_schema import LedgerError
+
+if TYPE_CHECKING:
+    from orchestrator.pipeline import Outcome
+
+COMMANDS = ("run", "once", "chat")
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `run`, `once` and `chat` (with the common flags, also accepted after the command) to the subparsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    add_common_flags(common, suppress=True)
+    run = commands.add_parser("run", parents=[common], help="watch the inbox and write reply drafts until stopped")
+    run.add_argument("--interval", type=float, help="seconds between polls (overrides daemon.poll_interval)")
+    run.add_argument("--concurrency", type=int, help="messages processed at once (overrides daemon.concurrency)")
+    commands.add_parser(
+        "once", parents=[common], help="process the inbox's backlog, print what was done, exit (1 if any failed)"
+    )
+    chat = commands.add_parser(
+        "chat", parents=[common], help="answer one customer message (or lines from stdin) without the mailbox"
+    )
+    chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
+    chat.add_argument(
+        "--email", help="the customer's verified address; without it order tools disclose nothing", default=None
+    )
+
+
+def add_common_flags(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """`--config` and `--log-level`; `suppress` keeps a subcommand from overwriting values given before it."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS if suppress else None,
+        help="TOML configuration (default: $SUPPORT_AGENT_CONFIG, else the bundled defaults)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS if suppress else "WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+
+
+def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run `args.command`; the exit code (2 for a configuration problem, said in one line on `err`)."""
+    try:
+        secrets = Secrets()
+        config = _config(args, secrets)
+        if args.command == "chat":
+            return anyio.run(_chat, secrets, config, args.message, args.email, out, err)
+        from orchestrator.runner import mailbox_address
+
+        mailbox = mailbox_address(secrets)
+        if args.command == "once":
+            return anyio.run(_once, secrets, config, mailbox, out)
+        return anyio.run(_run, secrets, config, mailbox, out, err)
+    except ValidationError as exc:
+        err.write(f"support-agent: invalid setting: {_problems(exc)}\n")
+        return EXIT_CONFIG
+    except (ConfigError, LedgerError) as exc:
+        err.write(f"support-agent: {exc}\n")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def _config(args: argparse.Namespace, secrets: Secrets) -> AgentConfig:
+    config = load_config(getattr(args, "config", None) or secrets.config)
+    overrides = {
+        key: value
+        for key, value in (
+            ("poll_interval", getattr(args, "interval", None)),
+            ("concurrency", getattr(args, "concurrency", None)),
+        )
+        if value is not None
+    }
+    if not overrides:
+        return config
+    try:
+        daemon = type(config.daemon).model_validate({**config.daemon.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise ConfigError(f"--interval/--concurrency: {_problems(exc)}") from None
+    return config.model_copy(update={"daemon": daemon})
+
+
+# --- once and run ----------------------------------------------------------------------------------------------
+
+
+def outcome_cells(outcome: Outcome, *, sender: bool) -> tuple[str, ...]:
+    """One message as the demo's table shows it: sender, verdict (reason), category, language, tools, draft."""
+    verdict = f"{outcome.verdict.value if outcome.verdict else '?'} ({outcome.reason})"
+    tools = ",".join(dict.fromkeys(outcome.tools)) + (" +review" if outcome.flagged else "")
+    who = (outcome.sender or "?")[:34] if sender else outcome.message_id[:34]
+    draft = f"draft {outcome.draft_id}" if outcome.draft_id else ""
+    return (who, verdict[:34], outcome.category or "", outcome.language or "", tools[:46], draft)
+
+
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO) -> int:
+    from orchestrator.runner import drain, open_runtime, watch_signals
+
+    started = datetime.now(UTC)
+    stop, force = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        await tg.start(watch_signals, stop, force)
+        async with open_runtime(secrets, config, own_address=mailbox) as daemon:
+            await drain(daemon, grace_period=config.daemon.grace_period, stop=stop, force=force)
+            entries = await daemon.ledger.entries(since=started)
+        tg.cancel_scope.cancel()
+    rows: list[tuple[str, ...]] = [("sender", "verdict", "category", "lang", "tools", "draft")]
+    rows += [outcome_cells(o, sender=True) for o in sorted(daemon.outcomes, key=lambda o: o.message_id)]
+    failed = [e for e in entries if e.state in ("failed", "needs_human")]
+    rows += [(e.message_id[:34], e.state.upper(), "", "", "", (e.error or "")[:80]) for e in failed]
+    if len(rows) > 1:
+        out.write("\n".join(table(rows)) + "\n")
+    states: dict[str, int] = {}
+    for entry in entries:
+        states[entry.state] = states.get(entry.state, 0) + 1
+    summary = ", ".join(f"{state} {n}" for state, n in sorted(states.items())) or "nothing new"
+    drafted = sum(1 for o in daemon.outcomes if o.draft_id)
+    out.write(f"{len(entries)} messages: {summary}; {drafted} reply drafts, {daemon.failures} failures, none sent.\n")
+    if force.is_set():
+        return EXIT_INTERRUPTED
+    return 1 if daemon.failures else 0
+
+
+async def _run(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO, err: TextIO) -> int:
+    from orchestrator.runner import open_runtime, run_forever, watch_signals
+
+    def report(outcome: Outcome) -> None:
+        out.write("  ".join(outcome_cells(outcome, sender=False)).rstrip() + "\n")
+        out.flush()
+
+    stop, force = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        await tg.start(watch_signals, stop, force)
+        async with open_runtime(secrets, config, own_address=mailbox) as daemon:
+            err.write(
+                f"support-agent: watching the inbox every {config.daemon.poll_interval:g} s, "
+                f"{config.daemon.concurrency} at a time; Ctrl-C or SIGTERM to stop.\n"
+            )
+            err.flush()
+            await run_forever(
+                daemon,
+                poll_interval=config.daemon.poll_interval,
+                grace_period=config.daemon.grace_period,
+                stop=stop,
+                force=force,
+                report=report,
+            )
+        tg.cancel_scope.cancel()
+    err.write("support-agent: stopped.\n" if not force.is_set() else "support-agent: stopped without draining.\n")
+    return EXIT_INTERRUPTED if force.is_set() else 0
+
+
+# --- chat ------------------------------------------------------------------------------------------------------
+
+
+async def _chat(
+    secrets: Secrets, config: AgentConfig, message: str | None, email: str | None, out: TextIO, err: TextIO
+) -> int:
+    from orchestrator.chat import ChatAnswer, ChatTurn, answer, router
+    from orchestrator.runner import server_specs
+    from orchestrator.servers import ToolServers
+
+    def show(reply: ChatAnswer) -> None:
+        out.write(reply.response.rstrip() + "\n\n")
+        out.flush()
+        notes = [reply.category, reply.language, ", ".join(reply.tools_used) or "no tools"]
+        if reply.handover:
+            notes.append("a person should take over (chat escalates nothing)")
+        if reply.removed:
+            notes.append(f"guard removed: {', '.join(reply.removed)}")
+        err.write(f"[{' · '.join(notes)}]\n")
+        err.flush()
+
+    async with ToolServers(*server_specs(secrets)) as servers:
+        pipeline = router(servers, config)
+        if message is not None:
+            show(await answer(servers, config, message, customer_email=email, pipeline=pipeline))
+            return 0
+        history: list[ChatTurn] = []
+        interactive = sys.stdin.isatty()
+        while True:
+            if interactive:
+                err.write("> ")
+                err.flush()
+            line = await anyio.to_thread.run_sync(sys.stdin.readline)
+            if not line:
+                return 0
+            if not line.strip():
+                continue
+            reply = await answer(
+                servers, config, line.strip(), customer_email=email, history=history, pipeline=pipeline
+            )
+            show(reply)
+            history += [ChatTurn("customer", line.strip()), ChatTurn("agent", reply.response)]

@@ -1,0 +1,229 @@
+"""`support-agent run | once | chat` as a user runs them: real subprocesses and stdio tool servers, a sandbox inbox."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gmail_mcp.maildir import deliver_message
+from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
+from orchestrator.config import load_config
+from orchestrator.ledger import Ledger, LedgerEntry
+
+pytestmark = pytest.mark.integration
+
+MAILBOX = "support@aurora-activewear.example"
+DHL_TRACKING = "6219473050"
+SEUR_TRACKING = "07000199475263"
+GRACE = load_config().daemon.grace_period
+
+
+def environment(folder: Path) -> dict[str, str]:
+    """Only what the CLI needs: nothing else leaks in from the developer's environment."""
+    return {
+        "GMAIL_BACKEND": "maildir",
+        "GMAIL_MAILDIR": str(folder / "maildir"),
+        "GMAIL_ADDRESS": MAILBOX,
+        "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3"),
+        "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
+        "HOME": str(folder),
+        "PATH": os.environ.get("PATH", ""),
+    }
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    install_sandbox_mailbox(tmp_path / "maildir")
+    return tmp_path
+
+
+def cli(
+    folder: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        env=env or environment(folder),
+        cwd=folder,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def drafts(folder: Path) -> list[Path]:
+    cur = folder / "maildir" / ".Drafts" / "cur"
+    return sorted(cur.iterdir()) if cur.is_dir() else []
+
+
+def draft_replying_to(folder: Path, message_id: str) -> Path | None:
+    for path in drafts(folder):
+        if str(message_from_bytes(path.read_bytes(), policy=default)["In-Reply-To"]).strip() == message_id:
+            return path
+    return None
+
+
+def ledger_entry(folder: Path, message_id: str) -> LedgerEntry | None:
+    async def read() -> LedgerEntry | None:
+        async with Ledger(folder / "ledger.sqlite3") as ledger:
+            return await ledger.get(message_id)
+
+    return anyio.run(read)
+
+
+def customer_mail(message_id: str) -> bytes:
+    return (
+        "From: Oliver Bennett <oliver.bennett@example.net>\r\n"
+        f"To: Aurora Activewear <{MAILBOX}>\r\n"
+        "Subject: Where is my order #1019?\r\n"
+        f"Date: {format_datetime(datetime.now(UTC))}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "Hello, my order #1019 has still not arrived. Where is it?\r\n\r\nOliver\r\n"
+    ).encode()
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+
+
+# --- once ------------------------------------------------------------------------------------------------------
+
+
+def test_once_drafts_the_backlog_then_finds_nothing_new(sandbox: Path) -> None:
+    first = cli(sandbox, "once")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0].split()[:2] == ["sender", "verdict"]
+    drafted = [line for line in lines[1:] if re.search(r"  draft \S+$", line)]
+    assert any(line.startswith("maria.garcia@example.com") and "ShippingDelivery" in line for line in drafted)
+    assert any("IGNORE (spam" in line for line in lines)
+    summary = lines[-1]
+    match = re.match(r"(\d+) messages: .*done \d+.*; (\d+) reply drafts, 0 failures, none sent\.$", summary)
+    assert match, summary
+    assert int(match.group(1)) == len(lines) - 2  # header, one line per message, totals
+    assert int(match.group(2)) == len(drafts(sandbox)) == len(drafted) > 0
+
+    second = cli(sandbox, "once")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "0 messages: nothing new; 0 reply drafts, 0 failures, none sent."
+    assert len(drafts(sandbox)) == len(drafted)
+
+
+# --- run -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_drafts_new_mail_and_stops_cleanly_on_a_signal(sandbox: Path, signum: signal.Signals) -> None:
+    log = sandbox / "run.err"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "run", "--interval", "0.2"],
+            env=environment(sandbox),
+            cwd=sandbox,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        wait_for(lambda: "watching the inbox" in log.read_text(), timeout=30, what="the daemon to start")
+        message_id = make_msgid(domain="example.net")
+        unique = deliver_message(sandbox / "maildir", customer_mail(message_id))
+        wait_for(lambda: draft_replying_to(sandbox, message_id) is not None, timeout=30, what="the reply draft")
+        process.send_signal(signum)
+        assert process.wait(timeout=GRACE) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    draft = draft_replying_to(sandbox, message_id)
+    assert draft is not None
+    assert "#1019" in message_from_bytes(draft.read_bytes(), policy=default).get_body(("plain",)).get_content()
+    entry = ledger_entry(sandbox, unique)
+    assert entry is not None and entry.state == "done", entry
+    assert "Traceback" not in log.read_text()
+
+
+# --- chat ------------------------------------------------------------------------------------------------------
+
+
+def test_chat_answers_the_owner_of_the_order(tmp_path: Path) -> None:
+    result = cli(tmp_path, "chat", "where is my order #1021", "--email", "maria.garcia@example.com")
+    assert result.returncode == 0, result.stderr
+    assert DHL_TRACKING in result.stdout
+    assert "lookup_order" in result.stderr
+
+
+def test_chat_without_an_email_discloses_nothing(tmp_path: Path) -> None:
+    result = cli(tmp_path, "chat", "where is my order #1021")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    for secret in (DHL_TRACKING, SEUR_TRACKING, "María", "Leggings", "tracking-id"):
+        assert secret not in result.stdout
+    assert "lookup_order" not in result.stderr
+
+
+def test_chat_reads_lines_until_eof_and_keeps_the_conversation(tmp_path: Path) -> None:
+    stdin = "where is my order #1021\n\nand when will the rest arrive?\n"
+    result = cli(tmp_path, "chat", "--email", "maria.garcia@example.com", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    replies = [reply for reply in result.stdout.split("Customer care, Aurora Activewear") if reply.strip()]
+    assert len(replies) == 2, result.stdout
+    assert all(DHL_TRACKING in reply for reply in replies)
+    assert result.stderr.count("[ShippingDelivery") == 2
+
+
+# --- errors ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["once"], ["run"], ["chat", "hello"]])
+def test_a_missing_config_file_is_one_readable_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "nowhere.toml"
+    result = cli(tmp_path, *command, "--config", str(missing))
+    assert result.returncode == 2
+    assert result.stderr == f"support-agent: The configuration file {missing} does not exist.\n"
+
+
+def test_an_invalid_config_from_the_environment_is_one_readable_line_and_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[shop]\nname = 'x'\n")
+    result = cli(tmp_path, "once", env={**environment(tmp_path), "SUPPORT_AGENT_CONFIG": str(broken)})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"support-agent: {broken}: ") and "tone" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.anyio
+async def test_once_uses_the_llm_engine_when_an_endpoint_is_configured(sandbox: Path) -> None:
+    """OPENAI_BASE_URL + key: the daemon routes and drafts with the LLM (the scripted OpenAI-compatible server)."""
+    import anyio
+
+    from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
+
+    emulator = OpenAIEmulator(script=DefaultScript())
+    async with serve_emulator(emulator) as url:
+        env = {**environment(sandbox), "OPENAI_BASE_URL": url, "OPENAI_API_KEY": EMULATOR_API_KEY}
+        result = await anyio.run_process(
+            [sys.executable, "-m", "orchestrator", "once"], env=env, cwd=sandbox, check=False
+        )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    notes = [str(message_from_bytes(p.read_bytes(), policy=default)["X-Support-Agent-Note"]) for p in drafts(sandbox)]
+    assert notes and any("engine=llm" in note for note in notes)
+    assert any(r.response_format for r in emulator.requests), "the router asked for structured output"
