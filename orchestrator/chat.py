@@ -10,6 +10,8 @@ from typing import Literal
 from orchestrator.config import AgentConfig
 from orchestrator.guard import guard_draft
 from orchestrator.ledger import Ledger
+from orchestrator.llm import LLM, LLMError
+from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline
 from orchestrator.pipeline import Pipeline
@@ -37,10 +39,10 @@ class ChatAnswer:
     """What the draft guard took out of the reply (empty when it was clean)."""
 
 
-def router(servers: ToolServers, config: AgentConfig) -> Pipeline:
+def router(servers: ToolServers, config: AgentConfig, llm: LLM | None = None) -> Pipeline:
     """A pipeline used only for `route` without a message id: the ledger is never opened (a chat records nothing),
     and opening it by mistake fails loudly instead of writing somewhere."""
-    return Pipeline(servers, Ledger(Path(os.devnull)), config, own_address="", worker=CHAT_WORKER)
+    return Pipeline(servers, Ledger(Path(os.devnull)), config, own_address="", worker=CHAT_WORKER, llm=llm)
 
 
 def subject_of(message: str) -> str:
@@ -80,15 +82,31 @@ async def answer(
     decision = await _with_history(decision, history or [], pipeline)
     handover = bool(decision.handover) or decision.confidence < config.engine.min_confidence
     tools = BoundTools(servers.shopify, customer_email, config.categories[decision.category].tools)
-    text = await answer_offline(
-        tools,
-        decision,
-        subject=subject_of(message),
-        body=message,
-        customer_name=None,
-        tone=pipeline.tone,
-        handover=handover,
-    )
+    text = ""
+    if pipeline.llm is not None and not handover:
+        try:
+            result = await answer_llm(
+                pipeline.llm,
+                tools,
+                decision,
+                config=config,
+                subject=subject_of(message),
+                body=message,
+                customer_name=None,
+            )
+            text = result.text
+        except LLMError:
+            text = ""  # the offline engine answers instead
+    if not text.strip():
+        text = await answer_offline(
+            tools,
+            decision,
+            subject=subject_of(message),
+            body=message,
+            customer_name=None,
+            tone=pipeline.tone,
+            handover=handover,
+        )
     earlier = "\n".join(turn.text for turn in history or [] if turn.role == "customer")
     guarded = guard_draft(
         text,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,7 +185,7 @@ async def _chat(
     secrets: Secrets, config: AgentConfig, message: str | None, email: str | None, out: TextIO, err: TextIO
 ) -> int:
     from orchestrator.chat import ChatAnswer, ChatTurn, answer, router
-    from orchestrator.runner import server_specs
+    from orchestrator.runner import build_llm, server_specs
     from orchestrator.servers import ToolServers
 
     def show(reply: ChatAnswer) -> None:
@@ -198,8 +199,9 @@ async def _chat(
         err.write(f"[{' · '.join(notes)}]\n")
         err.flush()
 
-    async with ToolServers(*server_specs(secrets)) as servers:
-        pipeline = router(servers, config)
+    llm = build_llm(secrets, config)
+    async with llm if llm is not None else contextlib.nullcontext(), ToolServers(*server_specs(secrets)) as servers:
+        pipeline = router(servers, config, llm)
         if message is not None:
             show(await answer(servers, config, message, customer_email=email, pipeline=pipeline))
             return 0

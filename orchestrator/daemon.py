@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -39,6 +39,7 @@ class Daemon:
         worker: str | None = None,
         pipeline: Pipeline | None = None,
         on_stage: Callable[[str, str], None] | None = None,
+        after_message: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.servers = servers
         self.ledger = ledger
@@ -47,6 +48,8 @@ class Daemon:
         self.pipeline = pipeline or Pipeline(
             servers, ledger, config, own_address=own_address, worker=self.worker, on_stage=on_stage
         )
+        self.after_message = after_message
+        """Awaited with each message id once it is processed or has failed (metrics read the ledger entry)."""
         self.outcomes: list[Outcome] = []
         self.failures = 0
 
@@ -90,6 +93,9 @@ class Daemon:
                 await self.servers.gmail.call(
                     "modify_labels", {"message_ids": [claim.message_id], "add": [self.config.labels.needs_human]}
                 )
+        finally:
+            if self.after_message is not None:
+                await self.after_message(claim.message_id)
 
     async def work(self) -> int:
         """Process every claimable message, `concurrency` at a time; return how many were handled."""

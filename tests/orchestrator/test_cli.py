@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -227,3 +228,26 @@ async def test_once_uses_the_llm_engine_when_an_endpoint_is_configured(sandbox: 
     notes = [str(message_from_bytes(p.read_bytes(), policy=default)["X-Support-Agent-Note"]) for p in drafts(sandbox)]
     assert notes and any("engine=llm" in note for note in notes)
     assert any(r.response_format for r in emulator.requests), "the router asked for structured output"
+
+
+@pytest.mark.anyio
+async def test_chat_uses_the_llm_agent_with_the_identity_bound(tmp_path: Path) -> None:
+    import anyio
+
+    from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
+
+    emulator = OpenAIEmulator(script=DefaultScript())
+    async with serve_emulator(emulator) as url:
+        env = {**environment(tmp_path), "OPENAI_BASE_URL": url, "OPENAI_API_KEY": EMULATOR_API_KEY}
+        command = [sys.executable, "-m", "orchestrator", "chat", "Where is my order #1021?"]
+        result = await anyio.run_process([*command, "--email", "maria.garcia@example.com"], env=env, check=False)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    reply = result.stdout.decode()
+    assert "lookup_order" in reply and "partially_shipped" in reply, "the LLM agent answered from the owner's order"
+    tool_rounds = [r for r in emulator.requests if r.tools]
+    assert tool_rounds
+    for record in tool_rounds:  # the model never sees the identity argument in any tool schema
+        for tool in (record.request or {}).get("tools", []):
+            assert "customer_email" not in json.dumps(tool["function"]["parameters"])
+    offered = {name for r in tool_rounds for name in r.tools}
+    assert "lookup_order" in offered

@@ -64,3 +64,22 @@ async def test_a_killed_server_is_restarted_and_the_call_retried(tmp_path: Path)
         assert result["policies"][0]["type"] == "SHIPPING_POLICY"
         assert servers.shopify.restarts == 1
         assert pids_with(marker, "shopify_mcp") not in ([], victims)
+
+
+async def test_remote_servers_over_streamable_http(tmp_path: Path) -> None:
+    from tests.processes import http_server
+
+    shopify_spec, gmail_spec = specs(tmp_path, uuid.uuid4().hex)
+    async with (
+        http_server("shopify_mcp", shopify_spec.env) as shopify_http,
+        http_server("gmail_mcp", gmail_spec.env) as gmail_http,
+        ToolServers(
+            ServerSpec("shopify", url=f"{shopify_http.url}/mcp"), ServerSpec("gmail", url=f"{gmail_http.url}/mcp")
+        ) as servers,
+    ):
+        new = await servers.gmail.call("list_new_messages", {})
+        assert len(new["messages"]) == len(sandbox_files()[0])
+        order = await servers.shopify.call(
+            "lookup_order", {"order_number": "#1021", "customer_email": "maria.garcia@example.com"}
+        )
+        assert order["state"] == "partially_shipped"
