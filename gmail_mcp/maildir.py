@@ -75,7 +75,7 @@ class MaildirBackend:
         address: str,
         state_dir: Path | None = None,
         journal_window: int = 10_000,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
     ) -> None:
         address = address.strip().lower()
         if "@" not in address or any(char.isspace() for char in address):

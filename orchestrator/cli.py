@@ -14,7 +14,9 @@ import anyio.to_thread
 from pydantic import ValidationError
 
 from orchestrator.config import AgentConfig, ConfigError, Secrets, load_config
+from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.ledger_schema import LedgerError
+from orchestrator.stats import add_stats_parser, run_stats
 
 if TYPE_CHECKING:
     from orchestrator.pipeline import Outcome
@@ -37,6 +39,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     chat = commands.add_parser(
         "chat", parents=[common], help="answer one customer message (or lines from stdin) without the mailbox"
     )
+    add_stats_parser(commands, common)
+    add_doctor_parser(commands, common)
     chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
     chat.add_argument(
         "--email", help="the customer's verified address; without it order tools disclose nothing", default=None
@@ -65,6 +69,10 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         config = _config(args, secrets)
         if args.command == "chat":
             return anyio.run(_chat, secrets, config, args.message, args.email, out, err)
+        if args.command == "stats":
+            return anyio.run(run_stats, args, secrets.ledger, out)
+        if args.command == "doctor":
+            return anyio.run(run_doctor, args, secrets, config, out)
         from orchestrator.runner import mailbox_address
 
         mailbox = mailbox_address(secrets)

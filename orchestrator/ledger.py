@@ -76,7 +76,7 @@ class Ledger:
         *,
         lease_seconds: float = 300,
         clock: Callable[[], float] = time.time,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
     ) -> None:
         self.path = Path(path)
         self.lease_seconds = lease_seconds

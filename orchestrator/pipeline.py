@@ -156,6 +156,8 @@ class Pipeline:
             await tools.call("escalate_ticket", {"category": "InternalAlert", "summary": summary, "priority": "high"})
             outcome.tools = [c.tool for c in tools.calls]
             outcome.escalated = True
+            for call in tools.calls:
+                await self.ledger.add_tool_call(message.id, self.worker, call.tool, error=call.error)
         await self._label(message.id, [self.config.labels.alert], mark_read=False)
         await self.ledger.finish(message.id, self.worker, state="alerted")
 

@@ -251,3 +251,21 @@ async def test_chat_uses_the_llm_agent_with_the_identity_bound(tmp_path: Path) -
             assert "customer_email" not in json.dumps(tool["function"]["parameters"])
     offered = {name for r in tool_rounds for name in r.tools}
     assert "lookup_order" in offered
+
+
+def test_doctor_and_stats_from_the_command_line(sandbox: Path) -> None:
+    doctor = cli(sandbox, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "all good" in doctor.stdout and "✓ Gmail mailbox" in doctor.stdout
+    assert cli(sandbox, "once").returncode == 0
+    html = sandbox / "stats.html"
+    stats = cli(sandbox, "stats", "--since", "all", "--html", str(html))
+    assert stats.returncode == 0, stats.stderr
+    assert "Gatekeeper verdicts" in stats.stdout and html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_doctor_fails_with_a_broken_setting(sandbox: Path) -> None:
+    # A store URL where nothing listens: the token check cannot pass.
+    env = {**environment(sandbox), "SHOPIFY_STORE": "http://127.0.0.1:9", "SHOPIFY_ACCESS_TOKEN": "shpat_x"}
+    doctor = cli(sandbox, "doctor", "--timeout", "2", env=env)
+    assert doctor.returncode == 1 and "✗ Shopify token" in doctor.stdout
