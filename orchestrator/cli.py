@@ -16,12 +16,13 @@ from pydantic import ValidationError
 from orchestrator.config import AgentConfig, ConfigError, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.ledger_schema import LedgerError
+from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats import add_stats_parser, run_stats
 
 if TYPE_CHECKING:
     from orchestrator.pipeline import Outcome
 
-COMMANDS = ("run", "once", "chat")
+COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor")
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
@@ -41,6 +42,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_stats_parser(commands, common)
     add_doctor_parser(commands, common)
+    add_serve_parser(commands, common)
     chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
     chat.add_argument(
         "--email", help="the customer's verified address; without it order tools disclose nothing", default=None
@@ -69,6 +71,8 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         config = _config(args, secrets)
         if args.command == "chat":
             return anyio.run(_chat, secrets, config, args.message, args.email, out, err)
+        if args.command == "serve":
+            return run_serve(args, secrets, config, err)
         if args.command == "stats":
             return anyio.run(run_stats, args, secrets.ledger, out)
         if args.command == "doctor":

@@ -269,3 +269,42 @@ def test_doctor_fails_with_a_broken_setting(sandbox: Path) -> None:
     env = {**environment(sandbox), "SHOPIFY_STORE": "http://127.0.0.1:9", "SHOPIFY_ACCESS_TOKEN": "shpat_x"}
     doctor = cli(sandbox, "doctor", "--timeout", "2", env=env)
     assert doctor.returncode == 1 and "✗ Shopify token" in doctor.stdout
+
+
+@pytest.mark.anyio
+async def test_serve_answers_chat_and_stops_on_sigterm(sandbox: Path) -> None:
+    import anyio
+    import httpx
+
+    from tests.processes import free_port
+
+    port = free_port()
+    env = {**environment(sandbox), "SUPPORT_AGENT_SECRET": "a-long-enough-test-secret"}
+    process = subprocess.Popen(  # noqa: ASYNC220 (start-up only; the waits below are async)
+        [sys.executable, "-m", "orchestrator", "serve", "--port", str(port)], env=env, cwd=sandbox,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            with anyio.fail_after(60):
+                while True:
+                    assert process.poll() is None, "serve exited during start-up"
+                    try:
+                        if (await http.get(f"{base}/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await anyio.sleep(0.1)
+            body = {"message": "Where is my order #1021?", "customer_email": "maria.garcia@example.com"}
+            denied = await http.post(f"{base}/chat", json=body)
+            assert denied.status_code == 401
+            answer = await http.post(f"{base}/chat", json=body, headers={"X-Secret": "a-long-enough-test-secret"})
+            assert answer.status_code == 200 and "6219473050" in answer.json()["response"]
+            assert "support_agent_chat_requests_total" in (await http.get(f"{base}/metrics")).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = await anyio.to_thread.run_sync(lambda: process.wait(timeout=30))
+        if process.stderr:
+            process.stderr.close()
+    assert code == 0

@@ -1,0 +1,273 @@
+"""`support-agent serve`: the HTTP API under uvicorn, optionally with the inbox worker in the same process."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
+from typing import TextIO
+
+import anyio
+import anyio.abc
+import uvicorn
+from pydantic import Field, SecretStr, ValidationError, create_model
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.api import HealthState, create_app
+from orchestrator.config import AgentConfig, ConfigError, Secrets
+from orchestrator.daemon import Daemon
+from orchestrator.ledger_schema import LedgerError
+from orchestrator.metrics import Metrics
+from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+SECRET_ENV = "SUPPORT_AGENT_SECRET"
+CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
+"""`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
+
+
+class ServeSettings(BaseSettings):
+    """The API secret callers send as X-Secret: SUPPORT_AGENT_SECRET (or `.env`); `read_secret` renames it."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    secret: SecretStr | None = Field(default=None, validation_alias=SECRET_ENV)
+
+
+class StartupError(Exception):
+    """The server must not start; the message says why and what to do."""
+
+
+class SignallessServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: `watch_signals` owns SIGINT/SIGTERM and sets `should_exit`."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
+    """`StartupError` unless there is a secret, or the insecure flag was given and the host is loopback only."""
+    if secret:
+        if len(secret) < 16:
+            raise StartupError(f"{SECRET_ENV} is too short: use at least 16 random characters.")
+        return
+    if not insecure:
+        raise StartupError(
+            f"No API secret: set {SECRET_ENV} (callers send it as X-Secret), "
+            "or pass --insecure-no-secret to serve on loopback only."
+        )
+    if not is_loopback(host):
+        raise StartupError(f"--insecure-no-secret serves only on loopback (127.0.0.1, ::1), not on {host}.")
+
+
+def _time_polls(daemon: Daemon, health: HealthState) -> None:
+    """Record each poll's success or failure for the health probe (the daemon has no hook for it)."""
+    poll = daemon.poll
+
+    async def timed() -> int:
+        try:
+            new = await poll()
+        except POLL_ERRORS as exc:
+            health.note_poll(f"{type(exc).__name__}: {exc}"[:300])
+            raise
+        health.note_poll()
+        return new
+
+    daemon.poll = timed  # type: ignore[method-assign]
+
+
+async def serve(
+    secrets: Secrets,
+    config: AgentConfig,
+    *,
+    host: str,
+    port: int,
+    secret: str | None,
+    insecure: bool,
+    with_worker: bool,
+    interval: float | None = None,
+    stop: anyio.Event | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Serve the API until SIGINT/SIGTERM (or `stop`); with `with_worker`, run the inbox daemon alongside.
+
+    Returns the exit code: 0 after a clean stop, 2 (one line on `err`) when refusing to start, 130 when a second
+    signal cut the worker's drain short. `on_ready` gets the base URL once the port is bound (tests use port 0).
+    """
+    try:
+        check_secret(secret, insecure=insecure, host=host)
+        address = mailbox_address(secrets) if with_worker else CHAT_ONLY_ADDRESS
+    except (StartupError, ConfigError) as exc:
+        err.write(f"support-agent serve: {exc}\n")
+        return EXIT_CONFIG
+    poll_interval = config.daemon.poll_interval if interval is None else interval
+    stop = stop or anyio.Event()
+    force = anyio.Event()
+    health = HealthState(worker_expected=with_worker, poll_interval=poll_interval)
+    metrics = Metrics()
+    failures: list[str] = []
+    async with anyio.create_task_group() as tg:
+        await tg.start(watch_signals, stop, force)
+        async with open_runtime(secrets, config, own_address=address) as daemon:
+            app = create_app(
+                servers=daemon.servers,
+                config=config,
+                secret=secret,
+                insecure=insecure,
+                ledger=daemon.ledger,
+                metrics=metrics,
+                llm=daemon.pipeline.llm,
+                health_state=health,
+            )
+            server = SignallessServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+
+            async def after_message(message_id: str) -> None:
+                entry = await daemon.ledger.get(message_id)
+                if entry is not None:
+                    metrics.count(entry)
+                    health.note_entry(entry)
+
+            daemon.after_message = after_message
+            _time_polls(daemon, health)
+
+            async def worker() -> None:
+                health.worker_alive = True
+                try:
+                    await run_forever(
+                        daemon,
+                        poll_interval=poll_interval,
+                        grace_period=config.daemon.grace_period,
+                        stop=stop,
+                        force=force,
+                    )
+                finally:
+                    health.worker_alive = False
+
+            async def http() -> None:
+                try:
+                    await server.serve()
+                except SystemExit:  # uvicorn's way of saying it could not listen (it logged why)
+                    failures.append(f"could not listen on {host}:{port} (in use, or not an address of this host)")
+                finally:
+                    stop.set()  # uvicorn ended: stop the worker too
+
+            async def shutdown() -> None:
+                await stop.wait()
+                server.should_exit = True
+
+            async def ready() -> None:
+                while not server.started:
+                    if server.should_exit:
+                        return
+                    await anyio.sleep(0.02)
+                sock = server.servers[0].sockets[0]
+                bound_host, bound_port = sock.getsockname()[:2]
+                url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}"
+                err.write(
+                    f"support-agent serve: listening on {url}"
+                    f"{' with the inbox worker' if with_worker else ''}; Ctrl-C or SIGTERM to stop.\n"
+                )
+                err.flush()
+                if on_ready is not None:
+                    on_ready(url)
+
+            async with anyio.create_task_group() as inner:
+                inner.start_soon(shutdown)
+                inner.start_soon(ready)
+                if with_worker:
+                    inner.start_soon(worker)
+                await http()
+                await stop.wait()
+                # the worker drains (grace period) and returns; the other two end with the server
+            daemon.after_message = None
+        tg.cancel_scope.cancel()
+    if failures:
+        err.write(f"support-agent serve: {failures[0]}\n")
+        return EXIT_CONFIG
+    err.write("support-agent serve: stopped.\n" if not force.is_set() else "support-agent serve: stopped now.\n")
+    return EXIT_INTERRUPTED if force.is_set() else 0
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+
+def add_serve_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common_parent: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """Add `serve` to the subcommands (`common_parent`: the `--config`/`--log-level` parent of the others)."""
+    serve_parser = commands.add_parser(
+        "serve", parents=[common_parent], help="serve the chat API (and health, metrics) over HTTP"
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve_parser.add_argument(
+        "--with-worker", action="store_true", help="also run the inbox daemon in this process (as `run` does)"
+    )
+    serve_parser.add_argument("--interval", type=float, help="worker: seconds between polls (overrides the config)")
+    serve_parser.add_argument(
+        "--secret-env",
+        default=SECRET_ENV,
+        metavar="NAME",
+        help=f"environment variable holding the X-Secret callers must send (default {SECRET_ENV})",
+    )
+    serve_parser.add_argument(
+        "--insecure-no-secret",
+        action="store_true",
+        help="serve without a secret; allowed only on a loopback host, for local testing",
+    )
+    return serve_parser
+
+
+def read_secret(name: str = SECRET_ENV) -> str | None:
+    """The secret from the environment variable `name` (SUPPORT_AGENT_SECRET unless --secret-env) or `.env`."""
+    model = create_model(
+        "SecretSettings",
+        __base__=ServeSettings,
+        secret=(SecretStr | None, Field(default=None, validation_alias=name)),
+    )
+    value = getattr(model(), "secret", None)
+    return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+
+def run_serve(args: argparse.Namespace, secrets: Secrets, config: AgentConfig, err: TextIO = sys.stderr) -> int:
+    """Run `serve` from parsed flags (see `add_serve_parser`): the exit code, as `run_command` returns it."""
+    try:
+        secret = read_secret(args.secret_env)
+        return anyio.run(
+            lambda: serve(
+                secrets,
+                config,
+                host=args.host,
+                port=args.port,
+                secret=secret,
+                insecure=args.insecure_no_secret,
+                with_worker=args.with_worker,
+                interval=args.interval,
+                err=err,
+            )
+        )
+    except ValidationError as exc:
+        err.write(f"support-agent serve: invalid setting: {exc.errors()[0]['msg']}\n")
+        return EXIT_CONFIG
+    except (ConfigError, LedgerError) as exc:
+        err.write(f"support-agent serve: {exc}\n")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
