@@ -1,0 +1,253 @@
+"""Benchmark 3: upstream budget per message, by verdict and category, beside the original design's.
+
+The 22 sandbox messages (one of each kind) go through the real daemon at concurrency 1, so every request each
+emulator logs while a message is processed belongs to that message: Gmail quota units (Google's per-method table,
+as the Gmail emulator charges them), Shopify GraphQL requests and query cost, LLM calls and tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.harness import MessageMetrics, Peers, run_agent, sandbox_mail, serve_peers
+from bench.report import Section
+from gmail_mcp.emulator import QUOTA_UNITS
+
+# The original design's documented flow, per processed email: list, get, thread, draft, modify.
+ORIGINAL_PROCESSED_UNITS = 5 + 5 + 10 + 10 + 5
+ORIGINAL_IGNORED_UNITS = 5 + 10 + 5  # get, thread, modify
+ORIGINAL_POLL_UNITS = 5  # one messages.list per poll
+
+
+def _slice(log: list[Any], marks: tuple[int, int]) -> list[Any]:
+    return log[marks[0] : marks[1]]
+
+
+def _per_message(peers: Peers, m: MessageMetrics) -> dict[str, float]:
+    gmail = _slice(peers.gmail.requests, m.marks["gmail"])
+    shopify = [r for r in _slice(peers.shopify.requests, m.marks["shopify"]) if r.operation is not None]
+    llm = _slice(peers.openai.requests, m.marks["openai"])
+    return {
+        "gmail_calls": sum(1 for r in gmail if r.method),
+        "gmail_units": sum(r.units for r in gmail),
+        "shopify_requests": len(shopify),
+        "shopify_requested": sum(r.requested_cost or 0 for r in shopify),
+        "shopify_actual": sum(r.actual_cost or 0 for r in shopify),
+        "throttled": sum(1 for r in shopify if r.throttled),
+        "llm_calls": len(llm),
+        "tool_rounds": sum(1 for r in llm if r.tool_calls),
+        "lookups": sum(1 for t in (m.outcome.tools if m.outcome else []) if t != "escalate_ticket"),
+        "prompt": sum((r.usage or {}).get("prompt_tokens", 0) for r in llm),
+        "completion": sum((r.usage or {}).get("completion_tokens", 0) for r in llm),
+    }
+
+
+def _static_prefix(peers: Peers) -> list[list[object]]:
+    """Per kind of LLM call: the share of the prompt that is byte-identical across all calls (cacheable prefix)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for record in peers.openai.requests:
+        if not record.request:
+            continue
+        kind = record.response_format or (f"agent, tools: {', '.join(record.tools)}" if record.tools else "text")
+        head = json.dumps({"tools": record.request.get("tools"), "format": record.request.get("response_format")})
+        body = json.dumps(record.request.get("messages"), ensure_ascii=False)
+        groups[kind].append(head + body)
+    rows: list[list[object]] = []
+    for kind, prompts in sorted(groups.items()):
+        prefix = _common_prefix(prompts)
+        mean = sum(len(p) for p in prompts) / len(prompts)
+        rows.append([kind, len(prompts), f"{len(prefix):,}", f"{mean:,.0f}", f"{100 * len(prefix) / mean:.0f}%"])
+    return rows
+
+
+async def run(quick: bool = False) -> Section:
+    section = Section(
+        "3. Upstream budget per message",
+        "The 22 sandbox messages (one of each kind) through the real daemon at concurrency 1: Gmail emulator + "
+        "real gmail-mcp over stdio, Shopify emulator over HTTP + real shopify-mcp over stdio, the OpenAI-compatible "
+        "emulator (DefaultScript, 0 ms). Each row is the mean per message of that kind; units are Google's "
+        "per-method quota units as the emulator charges them.",
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-budget-") as tmp:
+        async with serve_peers(sandbox_mail(), latency=0.0) as peers:
+            result = await run_agent(Path(tmp), peers.urls(), concurrency=1, peers=peers)
+            groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+            for m in result.metrics:
+                groups[m.kind].append(_per_message(peers, m))
+            gmail_methods: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            verdict_counts: dict[str, int] = defaultdict(int)
+            for m in result.metrics:
+                verdict_counts[m.kind[0]] += 1
+                for r in _slice(peers.gmail.requests, m.marks["gmail"]):
+                    if r.method:
+                        gmail_methods[m.kind[0]][r.method] += 1
+            prefix_rows = _static_prefix(peers)
+    header = [
+        "verdict",
+        "category / reason",
+        "n",
+        "Gmail calls",
+        "Gmail units",
+        "Shopify req",
+        "GraphQL cost (req/actual)",
+        "LLM calls",
+        "prompt tok",
+        "completion tok",
+    ]
+    rows: list[list[object]] = []
+    totals: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for (verdict, category), items in sorted(groups.items()):
+        mean = {k: sum(i[k] for i in items) / len(items) for k in items[0]}
+        totals[verdict] += items
+        rows.append(
+            [
+                verdict,
+                category,
+                len(items),
+                mean["gmail_calls"],
+                mean["gmail_units"],
+                mean["shopify_requests"],
+                f"{mean['shopify_requested']:.0f} / {mean['shopify_actual']:.0f}",
+                mean["llm_calls"],
+                f"{mean['prompt']:,.0f}",
+                f"{mean['completion']:,.0f}",
+            ]
+        )
+    for verdict, items in sorted(totals.items()):
+        mean = {k: sum(i[k] for i in items) / len(items) for k in items[0]}
+        rows.append(
+            [
+                f"**{verdict} (all)**",
+                "",
+                len(items),
+                mean["gmail_calls"],
+                f"**{mean['gmail_units']:.1f}**",
+                mean["shopify_requests"],
+                f"{mean['shopify_requested']:.0f} / {mean['shopify_actual']:.0f}",
+                f"**{mean['llm_calls']:.2f}**",
+                f"{mean['prompt']:,.0f}",
+                f"{mean['completion']:,.0f}",
+            ]
+        )
+    rows.append(["poll with 22 new", "(per poll)", 1, "", result.poll_units, "", "", 0, "", ""])
+    rows.append(["idle poll", "(per poll)", 1, "", f"**{result.idle_poll_units}**", "", "", 0, "", ""])
+    rows.append(
+        [
+            "*original: processed*",
+            "(documented flow)",
+            "",
+            "5 (list, get, thread, draft, modify)",
+            f"~{ORIGINAL_PROCESSED_UNITS} (+ list per poll)",
+            "2 + N (REST, N = variants)",
+            "n/a (REST)",
+            "2-3",
+            "",
+            "",
+        ]
+    )
+    rows.append(
+        [
+            "*original: ignored*",
+            "(documented flow)",
+            "",
+            "3 (get, thread, modify)",
+            f"~{ORIGINAL_IGNORED_UNITS}",
+            "0",
+            "",
+            "not documented",
+            "",
+            "",
+        ]
+    )
+    rows.append(["*original: idle poll*", "", "", "1 (list)", f"~{ORIGINAL_POLL_UNITS}", "", "", "0", "", ""])
+    section.add(header, rows)
+
+    processed = [i for v, items in totals.items() if v == "PROCESS" for i in items]
+    ignored = [i for v, items in totals.items() if v == "IGNORE" for i in items]
+    units = max((i["gmail_units"] for i in processed), default=0)
+    mean_units = sum(i["gmail_units"] for i in processed) / max(1, len(processed))
+    llm_max = max((i["llm_calls"] for i in processed), default=0)
+    beyond = max((i["llm_calls"] - i["tool_rounds"] for i in processed), default=0)
+    lookups_total = sum(i["lookups"] for i in processed)
+    requests_total = sum(i["shopify_requests"] for i in processed)
+    per_lookup_max = max((i["shopify_requests"] / i["lookups"] for i in processed if i["lookups"]), default=0)
+    ignored_llm = sum(i["llm_calls"] for i in ignored)
+    section.add(
+        ["target", "measured", "met?"],
+        [
+            ["≤ 30 Gmail units per processed message", f"mean {mean_units:.1f}, max {units:.0f}", _ok(units <= 30)],
+            ["≤ 2 Gmail units per idle poll", str(result.idle_poll_units), _ok(result.idle_poll_units <= 2)],
+            ["0 LLM calls for ignored mail", f"{ignored_llm:.0f} over {len(ignored)} messages", _ok(ignored_llm == 0)],
+            [
+                "≤ 2 LLM calls + tool rounds per processed message",
+                f"max {llm_max:.0f} calls, of which at most {beyond:.0f} not tool rounds",
+                _ok(beyond <= 2),
+            ],
+            [
+                "static part of every prompt first (prefix caching)",
+                "identical prefix of every call of a kind: "
+                + ", ".join(sorted({str(row[2]) for row in prefix_rows}))
+                + " chars (tools, schema, system prompt)",
+                _ok(all(str(row[2]) not in ("0", "") for row in prefix_rows)),
+            ],
+            [
+                "Shopify: one request per lookup",
+                f"{requests_total:.0f} requests for {lookups_total:.0f} Shopify tool calls; max {per_lookup_max:.1f} "
+                "per call",
+                _ok(per_lookup_max <= 1),
+            ],
+        ],
+    )
+    methods = sorted({name for per in gmail_methods.values() for name in per})
+    section.add(
+        ["verdict", *[f"{name.removeprefix('users.')} ({QUOTA_UNITS.get(name, 0)} u)" for name in methods]],
+        [
+            [verdict, *[per[name] / verdict_counts[verdict] for name in methods]]
+            for verdict, per in sorted(gmail_methods.items())
+        ],
+    )
+    section.add(
+        ["LLM call kind", "calls", "identical prefix (chars)", "mean prompt (chars)", "static share"], prefix_rows
+    )
+    section.notes += [
+        "**Gmail target missed** (≤ 30 units per processed message): the second table shows why. gmail-mcp's "
+        "get_thread is threads.get(format=minimal, 10 u) plus a messages.get(raw, 5 u) per message in the thread, "
+        "and create_reply_draft fetches the message and its thread again (get + thread + per-message gets) before "
+        "drafts.create (10 u). The poll also fetches each new message once (5 u). What would close it: read the "
+        "thread once with threads.get(format=full) (10 u for every message), reuse what the pipeline already fetched "
+        "when drafting (pass the reply headers in, or cache recently fetched messages in gmail-mcp for seconds), "
+        "and let the poll keep history.list's ids without a get: 10 (thread) + 10 (draft) + 5 (modify) = 25 u.",
+        "Ignored mail (27 u) is dearer than the original design's ~20 u for the same reason (thread + gets), and the "
+        "superseded check needs the thread, so only the gatekeeper-first order (get, judge, then thread only if "
+        "processing) would bring it to ~10 u (get + modify).",
+        "The poll's calls (history.list when idle; a full list plus one get per new message after a gap) are shared "
+        "by all messages of a poll and shown on their own rows; labels.create/getProfile appear once per run "
+        "(first use of a label), charged to whichever message came first.",
+        "LLM calls counted by the OpenAI-compatible emulator; tokens are the emulator's estimate (~4 chars/token), "
+        "not a real tokenizer. With DefaultScript the agent's tool rounds depend on the script, so the count of "
+        "LLM calls per processed message is router (1) + agent rounds (1 + one per tool round).",
+        "'static share' is the part of each kind of prompt that is byte-identical across every call (tools, "
+        "response format, system prompt): what a provider's prefix cache can reuse.",
+        "Shopify: escalate_ticket uses the local ticket sink (no Shopify request) and get_policies is cached by "
+        "shopify-mcp, so requests ≤ Shopify tool calls; every lookup is one GraphQL request. Requested cost (what "
+        "Shopify reserves from the bucket up front) is ~10x the actual cost because the order query asks for up "
+        "to 50 line items/fulfilments; THROTTLED responses: "
+        + ("none." if not any(i["throttled"] for g in groups.values() for i in g) else "some (see benchmark 5)."),
+    ]
+    return section
+
+
+def _common_prefix(texts: list[str]) -> str:
+    first, last = min(texts), max(texts)
+    size = 0
+    while size < len(first) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "**no**"

@@ -1,0 +1,195 @@
+"""Benchmark 1: throughput and overhead of the whole daemon.
+
+Generated mail (the sandbox inbox cycled, fresh Message-IDs and subjects per copy) in the Gmail emulator, the
+real gmail-mcp and shopify-mcp over stdio, the OpenAI-compatible emulator with a fixed latency per call. The
+emulators run in a separate process (`bench.peers`), so CPU is counted for our own processes only: this one
+(daemon, pipeline, ledger, LLM client) and the two stdio servers (from /proc/<pid>/stat).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from bench.harness import AgentRun, run_agent, self_peak_rss_mib
+from bench.report import Section, percentile
+
+FULL: list[tuple[float, int, int, bool]] = [
+    # (LLM latency s, concurrency, messages, Shopify-sized cost bucket): fewer messages where a cell would take
+    # minutes at concurrency 1; the last cell keeps Shopify's rate limit to show the ceiling it sets
+    (0.0, 1, 200, False),
+    (0.0, 4, 200, False),
+    (0.0, 16, 200, False),
+    (0.3, 1, 44, False),
+    (0.3, 4, 100, False),
+    (0.3, 16, 200, False),
+    (1.0, 1, 30, False),
+    (1.0, 4, 60, False),
+    (1.0, 16, 200, False),
+    (1.0, 16, 200, True),
+]
+QUICK: list[tuple[float, int, int, bool]] = [
+    (0.0, 1, 22, False),
+    (0.3, 1, 22, False),
+    (0.3, 16, 44, False),
+    (1.0, 1, 22, False),
+    (1.0, 16, 44, False),
+]
+
+
+@dataclass
+class Memory:
+    """Peak memory of run 1 (the first cell), for the start-up section."""
+
+    daemon_mib: float | None = None
+    servers_mib: dict[str, float] | None = None
+
+
+FIRST_RUN = Memory()
+
+
+async def one_cell(latency: float, concurrency: int, messages: int, limited: bool) -> AgentRun:
+    command = [sys.executable, "-m", "bench.peers", "--messages", str(messages), "--latency", str(latency)]
+    command += ["--shopify-bucket", "shopify" if limited else "bottomless"]
+    process = await anyio.open_process(command, stderr=None)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        line = await BufferedByteReceiveStream(process.stdout).receive_until(b"\n", 65536)
+        urls = json.loads(line)
+        with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+            return await run_agent(Path(tmp), urls, concurrency=concurrency, exclude_pids=(process.pid,))
+    finally:
+        await process.stdin.aclose()
+        with anyio.move_on_after(10):
+            await process.wait()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def run(quick: bool = False) -> Section:
+    cells = QUICK if quick else FULL
+    section = Section(
+        "1. Throughput and overhead",
+        "The real daemon (`run_once`: poll, then claim and process `concurrency` at a time) over generated mail "
+        "(the 22 sandbox messages cycled with fresh Message-IDs/subjects; ~64% are processed, the rest ignored or "
+        "alerted), real gmail-mcp and shopify-mcp over stdio, the OpenAI-compatible emulator with a fixed latency "
+        "per call. Time to draft = claim → draft created. CPU = this process + both stdio servers (emulators "
+        "excluded), divided by messages. Overhead = 1 - (time waiting on the LLM ÷ end-to-end time), summed over "
+        "processed messages. The Shopify emulator's cost bucket is bottomless except in the row marked "
+        "'+ Shopify bucket' (2,000 points, 100/s), which shows the ceiling Shopify's rate limit sets."
+        + (" **Quick run: fewer messages and cells.**" if quick else ""),
+    )
+    rows: list[list[object]] = []
+    rates: dict[tuple[float, int], float] = {}
+    overhead_300: list[float] = []
+    cpu_processed: list[float] = []
+    for index, (latency, concurrency, messages, limited) in enumerate(cells):
+        result = await one_cell(latency, concurrency, messages, limited)
+        if index == 0:
+            FIRST_RUN.daemon_mib = self_peak_rss_mib()
+            FIRST_RUN.servers_mib = dict(result.children_peak_mib)
+        done = result.metrics
+        processed = [m for m in done if m.drafted_at is not None]
+        to_draft = [(m.drafted_at - m.start) * 1000 for m in processed if m.drafted_at is not None]
+        elapsed = sum(m.elapsed for m in processed)
+        waiting = sum(m.llm_wait for m in processed)
+        overhead = 100 * (1 - waiting / elapsed) if elapsed else None
+        cpu_ms = 1000 * (result.cpu_self + result.cpu_children)
+        rate = 60 * len(done) / result.wall
+        per_msg = 1000 / max(1, len(done))
+        if not limited:
+            rates[(latency, concurrency)] = rate
+            cpu_processed.append(cpu_ms / max(1, len(processed)))
+            if latency == 0.3 and overhead is not None:
+                overhead_300.append(overhead)
+        rows.append(
+            [
+                f"{latency * 1000:.0f} ms" + (" + Shopify bucket" if limited else ""),
+                concurrency,
+                len(done),
+                len(processed),
+                result.wall,
+                rate,
+                percentile(to_draft, 50),
+                percentile(to_draft, 95),
+                cpu_ms / max(1, len(done)),
+                f"{per_msg * result.cpu_self:.1f} / {per_msg * result.cpu_children:.1f}",
+                cpu_ms / max(1, len(processed)),
+                sum(m.llm_calls for m in done),
+                None if overhead is None else f"{overhead:.1f}%",
+            ]
+        )
+    section.add(
+        [
+            "LLM latency",
+            "conc.",
+            "msgs",
+            "drafted",
+            "wall s",
+            "msgs/min",
+            "to draft p50 ms",
+            "p95 ms",
+            "CPU ms/msg",
+            "(daemon / servers)",
+            "CPU ms per drafted msg",
+            "LLM calls",
+            "overhead",
+        ],
+        rows,
+    )
+    speedup = None
+    if (1.0, 1) in rates and (1.0, 16) in rates:
+        speedup = rates[(1.0, 16)] / rates[(1.0, 1)]
+    section.add(
+        ["target", "measured"],
+        [
+            [
+                "own CPU per processed message < 25 ms",
+                f"{min(cpu_processed):.0f}-{max(cpu_processed):.0f} ms (all CPU ÷ drafted)",
+            ],
+            [
+                "overhead < 5% at 300 ms LLM latency",
+                ", ".join(f"{o:.1f}%" for o in overhead_300) or "not measured",
+            ],
+            ["concurrency 16 ≥ 12x concurrency 1 at 1 s", "not measured" if speedup is None else f"{speedup:.1f}x"],
+        ],
+    )
+    section.notes += [
+        "Cells at concurrency 1 with slow LLMs use fewer messages (see 'msgs') to keep `make bench` under 10 "
+        "minutes; rates are per minute, so they compare.",
+        "Time to draft is per-message service time (claim → draft), not time since arrival: in a backlog run every "
+        "message arrives at t=0 and time since arrival is mostly queueing.",
+        "At 0 ms the 'overhead' is by construction ~100% (there is no LLM wait); that row shows raw pipeline cost.",
+        "**CPU target missed** (< 25 ms per processed message): roughly 40% is the daemon, 60% the two stdio "
+        "servers (see the split column). A cProfile of the daemon at 0 ms (66 messages) puts ~25% of its CPU in "
+        "the MCP SDK validating every tool result against the tool's output schema with jsonschema "
+        "(`validate_tool_result`), ~20% in the openai client (request building, httpx) and the rest spread over "
+        "pydantic models, the ledger's per-stage SQLite commits and anyio; the servers pay the same schema "
+        "validation on their side plus the Google API client (httplib2) and GraphQL response models. What would "
+        "close it: skip client-side output validation for our own trusted servers (or validate with a compiled "
+        "validator), batch the ledger's timing/renew writes into one commit per stage, and keep gmail-mcp's "
+        "per-message API calls down (benchmark 3) - each avoided Gmail call also saves server CPU.",
+        "**Overhead target missed at 300 ms** when concurrency > 1: with 2 cores, our ~45-55 ms of CPU per message "
+        "times 16 messages in flight is CPU queueing, counted as overhead. `Daemon.work()` also claims a batch of "
+        "`concurrency` messages and waits for the whole batch before claiming more, so fast (ignored) messages "
+        "leave slots idle until the slowest of the batch is drafted. At concurrency 1 the overhead is the fixed "
+        "~90 ms of tool calls and bookkeeping per drafted message against ~3 LLM calls; it is under 5% from ~1 s "
+        "of LLM latency per call.",
+        "**Concurrency 16 vs 1 at 1 s** (target ≥ 12x): the batch barrier above is the main loss - a batch takes as "
+        "long as its slowest message (router + 2 agent rounds ≈ 3 s) while a third of each batch is ignored mail "
+        "that finished in milliseconds; a continuously refilled pool (start a new claim as soon as any task "
+        "finishes) would close most of the gap. Shopify's real rate limit (last row) costs little at 1 s per LLM call, "
+        "but it caps order lookups at ~2.6/s per store (benchmark 5, ~150 a minute), so with a faster model it, "
+        "not our code, becomes the ceiling (~150 drafted messages a minute at one lookup each, ~240 messages a "
+        "minute with this mix).",
+        "gmail-mcp occasionally logs `<method> failed (BrokenPipeError); retry 1` under load (httplib2 reusing a "
+        "keep-alive connection the emulator had closed); the retry succeeds and no message failed.",
+    ]
+    return section

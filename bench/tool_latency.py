@@ -1,0 +1,166 @@
+"""Benchmark 2: `lookup_order` latency through each layer, against the Shopify emulator on loopback HTTP.
+
+Layers: the lookup as a direct function call (`OrderLookup.lookup`), through the in-memory MCP client
+(`mcp.Client(create_server(ctx))`), over stdio (spawned shopify-mcp) and over streamable HTTP (spawned
+shopify-mcp --transport streamable-http). Every layer reaches the same emulator over loopback HTTP, so the
+emulator's own time (its request log) can be subtracted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from mcp import Client, StdioServerParameters
+
+from bench.report import Section, percentile
+from shopify_mcp.config import load_settings
+from shopify_mcp.context import open_context
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
+from shopify_mcp.server import create_server
+
+ORDER = "1001"
+EMAIL = "maria.garcia@example.com"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _measure(
+    emulator: ShopifyEmulator, call: Callable[[], Awaitable[Any]], n: int
+) -> tuple[list[float], list[float]]:
+    """(wall ms per call, emulator ms per call) after a few warm-up calls."""
+    for _ in range(5):
+        await call()
+    walls: list[float] = []
+    start = len(emulator.requests)
+    for _ in range(n):
+        began = time.perf_counter()
+        await call()
+        walls.append((time.perf_counter() - began) * 1000)
+    own = [r.duration * 1000 for r in emulator.requests[start:] if r.operation]
+    return walls, own
+
+
+async def run(quick: bool = False) -> Section:
+    n = 50 if quick else 300
+    section = Section(
+        "2. Tool-call latency: lookup_order",
+        f"`lookup_order(#{ORDER})` called {n} times sequentially per layer (after 5 warm-ups), against the "
+        "Shopify emulator served on loopback HTTP in the bench process. 'emulator' is the emulator's own time per "
+        "request from its log; 'added' is this layer's p50 minus the previous layer's p50. The emulator's cost "
+        "bucket is made bottomless here so that throttling does not mask the layers (see benchmark 5).",
+    )
+    # A bottomless cost bucket: this benchmark measures the layers, not throttling (benchmark 5 does that).
+    emulator = ShopifyEmulator(store=load_sandbox_store(), bucket_size=1e9, restore_rate=1e9)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    results: list[tuple[str, list[float], list[float]]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-tools-") as tmp:
+        async with serve_emulator(emulator) as url:
+            settings = load_settings(store=url, access_token=SANDBOX_TOKEN, ticket_db=Path(tmp) / "t.db")
+            async with open_context(settings) as ctx:
+                results.append(("direct call", *await _measure(emulator, lambda: ctx.orders.lookup(ORDER, EMAIL), n)))
+                server = create_server(ctx)
+                async with Client(server) as client:
+                    args = {"order_number": ORDER, "customer_email": EMAIL}
+                    results.append(
+                        ("in-memory MCP", *await _measure(emulator, lambda: client.call_tool("lookup_order", args), n))
+                    )
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": tmp,
+                "SHOPIFY_STORE": url,
+                "SHOPIFY_ACCESS_TOKEN": SANDBOX_TOKEN,
+                "SHOPIFY_TICKET_DB": str(Path(tmp) / "t.db"),
+            }
+            params = StdioServerParameters(
+                command=sys.executable, args=["-m", "shopify_mcp", "--log-level", "WARNING"], env=env
+            )
+            args = {"order_number": ORDER, "customer_email": EMAIL}
+            async with Client(params) as stdio:
+                results.append(("stdio", *await _measure(emulator, lambda: stdio.call_tool("lookup_order", args), n)))
+            port = _free_port()
+            command = [sys.executable, "-m", "shopify_mcp", "--transport", "streamable-http", "--port", str(port)]
+            command += ["--log-level", "WARNING"]
+            process = await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                endpoint = f"http://127.0.0.1:{port}/mcp"
+                with anyio.fail_after(30):
+                    while True:
+                        try:
+                            async with httpx.AsyncClient() as probe:
+                                await probe.get(endpoint)
+                            break
+                        except httpx.TransportError:
+                            await anyio.sleep(0.1)
+                async with Client(endpoint) as http:
+                    results.append(
+                        ("streamable HTTP", *await _measure(emulator, lambda: http.call_tool("lookup_order", args), n))
+                    )
+            finally:
+                process.terminate()
+                with anyio.move_on_after(10):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+    rows: list[list[object]] = []
+    previous: float | None = None
+    stdio_over_emulator: float | None = None
+    for name, walls, own in results:
+        p50 = percentile(walls, 50) or 0.0
+        own50 = percentile(own, 50) or 0.0
+        rows.append(
+            [
+                name,
+                p50,
+                percentile(walls, 99),
+                own50,
+                p50 - own50,
+                None if previous is None else p50 - previous,
+            ]
+        )
+        if name == "stdio":
+            stdio_over_emulator = p50 - own50
+        previous = p50
+    section.add(["layer", "p50 ms", "p99 ms", "emulator p50 ms", "p50 - emulator", "added vs previous"], rows)
+    section.add(
+        ["target", "measured", "met?"],
+        [
+            [
+                "stdio tool call p50 < 2 ms over the emulator's own time",
+                "not measured" if stdio_over_emulator is None else f"{stdio_over_emulator:.2f} ms",
+                "-" if stdio_over_emulator is None else ("yes" if stdio_over_emulator < 2 else "**no**"),
+            ]
+        ],
+    )
+    section.notes += [
+        "'direct call' already includes the Admin API client (httpx over loopback, GraphQL parse on the emulator "
+        "side, response validation with pydantic): 'p50 - emulator' on that row is the HTTP + client cost that "
+        "every layer pays.",
+        "The emulator runs in this process, so during the stdio/HTTP rows the server process and the emulator "
+        "share the 2 cores with the bench client.",
+        "**stdio target missed** (< 2 ms over the emulator): read 'p50 - emulator' down the column - the direct "
+        "call's share (~2 ms) is the Admin API client itself (HTTP over loopback, JSON, pydantic models), paid by "
+        "every layer; the in-memory row adds the MCP layer (argument validation, result serialisation, and the "
+        "client validating structured output against the tool's output schema with jsonschema); the stdio row "
+        "adds the process hop (JSON-RPC framing, pipe writes, reader tasks on both sides). The split between the "
+        "last two moves by a few ms between runs on a shared 2-core machine; p99s are dominated by GC and "
+        "other load. What would close it: skip client-side output-schema validation for our own servers (the "
+        "largest single CPU item in the daemon's profile) and a faster JSON codec on the stdio transport; the "
+        "HTTP-client share only shrinks with a leaner response model.",
+    ]
+    return section
