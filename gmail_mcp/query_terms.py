@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,11 +76,11 @@ class SearchDocument:
 # --- the predicate tree -------------------------------------------------------------------------------------
 
 
-class Node:
+class Node(ABC):
     """One term of a query."""
 
-    def matches(self, doc: SearchDocument) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def matches(self, doc: SearchDocument) -> bool: ...
 
     def needs_body(self) -> bool:
         return False

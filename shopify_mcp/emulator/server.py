@@ -1,72 +1,20 @@
-"""Serving an emulator on loopback with uvicorn (tests, benchmarks, `python -m shopify_mcp.emulator`)."""
+"""Serving the Shopify emulator on loopback (tests, benchmarks, `python -m shopify_mcp.emulator`)."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Iterator
-
-import anyio
-import uvicorn
+from collections.abc import AsyncIterator
 
 from shopify_mcp.emulator.app import ShopifyEmulator
-
-logger = logging.getLogger(__name__)
-
-READY_TIMEOUT = 10.0
-POLL_INTERVAL = 0.005
-SHUTDOWN_GRACE = 1
-"""Seconds in-flight requests (a `drop` fault hangs) get at shutdown before they are cancelled."""
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handlers: the embedding program (or pytest) owns SIGINT/SIGTERM."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.startup_failed = False
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def serve_once(self) -> None:
-        try:
-            await self.serve()
-        except SystemExit:  # uvicorn exits when it cannot bind
-            self.startup_failed = True
+from shopify_mcp.transport import READY_TIMEOUT, serve_on_loopback
 
 
 @contextlib.asynccontextmanager
 async def serve_emulator(
     emulator: ShopifyEmulator, host: str = "127.0.0.1", port: int = 0, *, ready_timeout: float = READY_TIMEOUT
 ) -> AsyncIterator[str]:
-    """Run `emulator` on `host:port` (0 picks a free port) in this event loop; yields `http://host:port`.
-
-    Ready means uvicorn is listening (`server.started`); on exit the server stops and in-flight requests get
-    `SHUTDOWN_GRACE` seconds before they are cancelled.
-    """
-    config = uvicorn.Config(
-        emulator.app,
-        host=host,
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
-    )
-    server = _EmbeddedServer(config)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve_once)
-        try:
-            with anyio.fail_after(ready_timeout):
-                while not server.started:
-                    if server.startup_failed:
-                        raise OSError(f"the Shopify emulator could not listen on {host}:{port}")
-                    await anyio.sleep(POLL_INTERVAL)
-            bound = server.servers[0].sockets[0].getsockname()[1]
-            url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-            logger.info("Shopify emulator listening on %s", url)
-            yield url
-        finally:
-            server.should_exit = True
+    """Serve `emulator` on `host:port` (0 picks a free port) in this event loop and yield `http://host:port`."""
+    async with serve_on_loopback(
+        emulator.app, name="Shopify emulator", host=host, port=port, ready_timeout=ready_timeout
+    ) as url:
+        yield url
