@@ -1,0 +1,1 @@
+"""What the Shopify server, the Gmail server and the orchestrator share: strict address parsing and normalisation."""
