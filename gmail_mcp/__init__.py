@@ -13,7 +13,8 @@ import anyio
 
 from gmail_mcp.config import GmailSettings, load_settings
 from gmail_mcp.errors import ConfigError, MailError
-from shopify_mcp.transport import Transport
+from shopify_mcp import OneLineErrorParser
+from shopify_mcp.transport import HttpLimits, Transport, add_http_flags, http_limits
 
 if TYPE_CHECKING:
     from gmail_mcp.backend import MailBackend
@@ -23,10 +24,11 @@ __all__ = ["main", "open_mailbox", "serve"]
 __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
+FORWARDED_ENV = "GMAIL_MCP_FORWARDED_ALLOW_IPS"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="gmail-mcp",
         description="MCP server for a support mailbox (Gmail, or a local Maildir when no Google token is set).",
     )
@@ -34,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="HTTP port (default 8001)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_http_flags(parser, forwarded_env=FORWARDED_ENV)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     auth = commands.add_parser("auth", help="authorise access to a Gmail mailbox and save the token file")
     auth.add_argument(
@@ -74,14 +77,27 @@ async def open_mailbox(settings: GmailSettings) -> AsyncIterator[tuple[Mailbox, 
         name = "maildir"
     from gmail_mcp.mailbox import Mailbox
 
-    mailbox = Mailbox(backend, fallback_query=settings.fallback_query, max_body_chars=settings.max_body_chars)
+    mailbox = Mailbox(
+        backend,
+        fallback_query=settings.fallback_query,
+        max_body_chars=settings.max_body_chars,
+        authserv_ids=settings.trusted_authserv_ids,
+    )
     try:
         yield mailbox, name
     finally:
         await mailbox.backend.aclose()
 
 
-async def serve(settings: GmailSettings, transport: Transport, host: str, port: int, log_level: str) -> None:
+async def serve(
+    settings: GmailSettings,
+    transport: Transport,
+    host: str,
+    port: int,
+    log_level: str,
+    limits: HttpLimits | None = None,
+) -> None:
+    """Open the mailbox and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
     from gmail_mcp.server import create_server
     from shopify_mcp.transport import run_server
 
@@ -96,6 +112,7 @@ async def serve(settings: GmailSettings, transport: Transport, host: str, port: 
             log_level=log_level,
             bearer_token=token,
             allowed_hosts=settings.mcp_allowed_hosts,
+            limits=limits,
         )
 
 
@@ -120,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
             authorise(Path(secrets), token_file, open_browser=not args.no_browser)
             print(f"Saved the Gmail token to {token_file} (readable by you only).", file=sys.stderr)
             return
-        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level)
+        limits = http_limits(args, settings.mcp_forwarded_allow_ips)
+        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level, limits)
     except (ConfigError, TransportConfigError, MailError) as exc:
         print(f"gmail-mcp: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -73,6 +73,10 @@ class MailBackend(Protocol):
         """Drafts, newest first."""
         ...
 
+    async def draft_id(self, message_id: str) -> str:
+        """The draft id of a draft message found in a thread (Gmail's draft and message ids differ)."""
+        ...
+
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
         """Add/remove labels by name on many messages; creates missing user labels and returns their names.
 

@@ -10,7 +10,8 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from html.parser import HTMLParser
+
+import nh3
 
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.models import Address, Headers
@@ -23,7 +24,8 @@ MARKER_HEADER = "X-Support-Agent-Reply-To"
 _PREFIX = re.compile(r"^\s*((re|aw|sv|antw|odp|vs|ynt|r|rif|res|tr|fw|fwd|wg|enc)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MAX_REFERENCES = 20
-_ALLOWED_TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "a"})
+_ALLOWED_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "a"}
+_LINK_LIKE = re.compile(r"@|://|\bwww\.|\.[a-z]{2,}\b|[<>]", re.IGNORECASE)
 
 
 def header_value(value: str) -> str:
@@ -45,18 +47,6 @@ class Reply:
     in_reply_to: str | None
 
 
-def reply_recipients(original: Headers, own_address: str) -> list[Address]:
-    """Reply-To when present, else From; never the mailbox itself (a reply to our own message goes to its To)."""
-    own = own_address.lower()
-    candidates = original.reply_to or ([original.from_] if original.from_ else [])
-    chosen = [a for a in candidates if a.email.lower() != own]
-    if not chosen and original.from_ is not None and original.from_.email.lower() == own:
-        chosen = [a for a in original.to if a.email.lower() != own]
-    if not chosen:
-        raise InvalidInputError("The message has no sender address to reply to (other than this mailbox).")
-    return chosen
-
-
 def _references(original: Headers) -> list[str]:
     chain = [r for r in original.references if r]
     if original.message_id and original.message_id not in chain:
@@ -66,46 +56,16 @@ def _references(original: Headers) -> list[str]:
     return [header_value(r) for r in chain]
 
 
-class _Sanitiser(HTMLParser):
-    """Keeps a few formatting tags and https/mailto links; everything else is escaped text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _ALLOWED_TAGS:
-            return
-        if tag == "a":
-            href = dict(attrs).get("href") or ""
-            if not href.startswith(("https://", "mailto:")):
-                self.open.append("")  # an unsafe link keeps its text only
-                return
-            self.out.append(f'<a href="{html.escape(href, quote=True)}">')
-            self.open.append("a")
-            return
-        if tag == "br":
-            self.out.append("<br>")
-            return
-        self.out.append(f"<{tag}>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self.open:
-            if self.open.pop():
-                self.out.append("</a>")
-        elif tag in _ALLOWED_TAGS and tag != "br":
-            self.out.append(f"</{tag}>")
-
-    def handle_data(self, data: str) -> None:
-        self.out.append(html.escape(data, quote=False))
-
-
 def sanitise_html(fragment: str) -> str:
-    parser = _Sanitiser()
-    parser.feed(fragment)
-    parser.close()
-    return "".join(parser.out)
+    """A caller's HTML reduced to simple formatting and https/mailto links, with balanced tags (nh3: ammonia)."""
+    return nh3.clean(
+        fragment,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
 
 
 def text_to_html(text: str) -> str:
@@ -118,21 +78,30 @@ def compose_reply(
     original: Headers,
     *,
     own_address: str,
+    to: Address,
     own_name: str | None = None,
     body_text: str,
     body_html: str | None = None,
     quoted: str | None = None,
     note: str | None = None,
 ) -> Reply:
-    """A reply to `original` from `own_address`: threaded, one 'Re:', recipients derived, bodies escaped."""
+    """A reply to `original` from `own_address` to exactly one address (`to`, chosen by the caller): threaded, one
+    'Re:', bodies escaped. A non-ASCII local part makes an SMTPUTF8 (RFC 6532) message; an IDN domain alone is
+    written in its ASCII (punycode) form, which every mail system reads."""
     text = _UNSAFE.sub("", body_text.replace("\r\n", "\n")).strip()
     if not text:
         raise InvalidInputError("body_text is empty: write the reply text.")
-    recipients = reply_recipients(original, own_address)
+    local, _at, domain = to.email.rpartition("@")
+    utf8 = not local.isascii()
+    addr_spec = to.email if utf8 or domain.isascii() else f"{local}@{_ascii_domain(domain)}"
     subject = reply_subject(original.subject)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=SMTP.clone(utf8=True) if utf8 else SMTP)
     message["From"] = HeaderAddress(display_name=header_value(own_name or ""), addr_spec=own_address)
-    message["To"] = [HeaderAddress(display_name=header_value(a.name or ""), addr_spec=a.email) for a in recipients]
+    if utf8:  # the stdlib refuses to build a non-ASCII local part: write the RFC 6532 header text ourselves
+        name = header_value(to.name or "").replace("\\", "\\\\").replace('"', '\\"')
+        message["To"] = f'"{name}" <{header_value(addr_spec)}>' if name else f"<{header_value(addr_spec)}>"
+    else:
+        message["To"] = HeaderAddress(display_name=header_value(to.name or ""), addr_spec=addr_spec)
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = own_address.rpartition("@")[2] or "localhost"
@@ -156,10 +125,20 @@ def compose_reply(
         charset="utf-8",
         cte="quoted-printable",
     )
-    return Reply(raw=message.as_bytes(), to=recipients, subject=subject, in_reply_to=original.message_id)
+    return Reply(raw=message.as_bytes(), to=[to], subject=subject, in_reply_to=original.message_id)
+
+
+def _ascii_domain(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidInputError(f"The recipient's domain {domain!r} cannot be written in ASCII: {exc}") from None
 
 
 def _attribution(original: Headers) -> str:
-    who = original.from_.name or original.from_.email if original.from_ else "the customer"
+    """'On <date>, <author> wrote:'; a display name that looks like an address or a link is replaced by the address."""
+    author = original.from_
+    name = author.name if author and author.name and not _LINK_LIKE.search(author.name) else None
+    who = (name or author.email) if author else "the customer"
     when = original.date.strftime("%Y-%m-%d %H:%M") if original.date else "an earlier date"
     return header_value(f"On {when}, {who} wrote:")

@@ -63,11 +63,19 @@ class GmailSettings(BaseSettings):
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
 
+    authserv_ids: Annotated[tuple[str, ...] | None, NoDecode] = None
+    """Receiving servers whose Authentication-Results headers are trusted (their authserv-id, the first word of
+    the header). Unset: Google's `mx.google.com` for the Gmail API, none for Maildir (set the id your own mail
+    server writes). Only a trusted header can vouch for a sender, e.g. for the Shopify contact form."""
+
     # --- MCP over HTTP ------------------------------------------------------------------------------
     mcp_bearer_token: SecretStr | None = None
     mcp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    mcp_forwarded_allow_ips: str | None = None
+    """Reverse proxies (comma-separated addresses or networks, `*`: any) whose X-Forwarded-For/-Proto are believed
+    over HTTP; unset: nobody's. `--forwarded-allow-ips` overrides it."""
 
-    @field_validator("mcp_allowed_hosts", mode="before")
+    @field_validator("mcp_allowed_hosts", "authserv_ids", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -89,6 +97,12 @@ class GmailSettings(BaseSettings):
                 "GOOGLE_TOKEN_JSON"
             )
         return self
+
+    @property
+    def trusted_authserv_ids(self) -> frozenset[str]:
+        if self.authserv_ids is not None:
+            return frozenset(item.lower() for item in self.authserv_ids)
+        return frozenset({"mx.google.com"}) if self.use_gmail else frozenset()
 
     @property
     def use_gmail(self) -> bool:

@@ -323,6 +323,21 @@ class GmailApiBackend:
             drafts.append(DraftRecord(id=str(full["id"]), message=self._raw_message(full["message"])))
         return drafts
 
+    async def draft_id(self, message_id: str) -> str:
+        page_token: str | None = None
+        for _ in range(50):  # 500 drafts per page: a mailbox with more than 25,000 drafts is not a support inbox
+            listing = await self._call(
+                "drafts.list",
+                lambda t=page_token: self._users().drafts().list(userId=self._user, maxResults=500, pageToken=t),  # type: ignore[misc]
+            )
+            for entry in listing.get("drafts", []):
+                if str(entry.get("message", {}).get("id")) == message_id:
+                    return str(entry["id"])
+            page_token = listing.get("nextPageToken")
+            if not page_token:
+                break
+        raise MessageNotFoundError(f"No draft holds message {message_id}; it may have been sent or deleted meanwhile.")
+
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
         add_ids, created = await self._label_ids(add, create=True)
         remove_ids, _ = await self._label_ids(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from gmail_mcp.charsets import decode_base64, decode_bytes, decode_guess
 from gmail_mcp.models import Address, AuthResults, Headers
+from support_core.addresses import ParsedMailboxes, parse_mailboxes
 
 __all__ = ["CLEAN_TABLE", "decode_words", "header_text", "read_headers", "repair_header_block", "single_line"]
 
@@ -19,6 +20,7 @@ _INVISIBLE += [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x
 CLEAN_TABLE: dict[int, str | None] = dict.fromkeys(_INVISIBLE) | {0x2028: "\n", 0x2029: "\n\n"}
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _ANGLE_ID = re.compile(r"<[^<>\s]+>")
+_MAX_AUTH_HEADERS = 10
 
 
 def repair_header_block(raw: bytes) -> bytes:
@@ -30,7 +32,9 @@ def repair_header_block(raw: bytes) -> bytes:
     return head + raw[end:] if len(head) != end else raw
 
 
-def read_headers(message: Message, problems: list[str]) -> Headers:
+def read_headers(message: Message, problems: list[str], authserv_ids: frozenset[str] = frozenset()) -> Headers:
+    """The headers that matter, decoded. From and Reply-To are read strictly (`support_core.addresses`) and every
+    ambiguity is listed in `sender_problems`; Authentication-Results from a server in `authserv_ids` is trusted."""
     raw: dict[str, list[str]] = {}
     for name, value in message.raw_items():
         raw.setdefault(str(name).strip().lower(), []).append(header_text(value))
@@ -39,18 +43,28 @@ def read_headers(message: Message, problems: list[str]) -> Headers:
         values = raw.get(name)
         return single_line(decode_words(values[0])) if values else None
 
-    def addresses(name: str) -> list[Address]:
-        return _addresses(raw.get(name, []))
-
-    senders = addresses("from")
-    if len(raw.get("from", [])) > 1:
-        problems.append("the message has several From headers; the first one was used")
+    sender_problems: list[str] = []
+    senders = _sender_header("From", raw.get("from", []), sender_problems)
+    reply_to = _sender_header("Reply-To", raw.get("reply-to", []), sender_problems)
+    if not senders.mailboxes and raw.get("from"):
+        sender_problems.append("From: no valid address")
+    if len(senders.mailboxes) > 1:
+        sender_problems.append(f"From: {len(senders.mailboxes)} addresses")
+    if len(reply_to.mailboxes) > 1:
+        sender_problems.append(f"Reply-To: {len(reply_to.mailboxes)} addresses")
+    if raw.get("reply-to") and not reply_to.mailboxes:
+        sender_problems.append("Reply-To: no valid address")
     references = _ANGLE_ID.findall(" ".join(raw.get("references", [])))
+    results = [_authentication(single_line(v), authserv_ids) for v in raw.get("authentication-results", [])]
+    results = results[:_MAX_AUTH_HEADERS]
+    trusted = next((result for result in results if result.trusted), None)
     return Headers(
-        from_=senders[0] if senders else None,
-        reply_to=addresses("reply-to"),
-        to=addresses("to"),
-        cc=addresses("cc"),
+        from_=_models(senders)[0] if senders.mailboxes else None,
+        from_all=_models(senders),
+        reply_to=_models(reply_to),
+        sender_problems=list(dict.fromkeys(sender_problems)),
+        to=_models(_lenient(raw.get("to", []))),
+        cc=_models(_lenient(raw.get("cc", []))),
         subject=first("subject") or "",
         date=_date(first("date")),
         message_id=_message_id(first("message-id")),
@@ -61,8 +75,36 @@ def read_headers(message: Message, problems: list[str]) -> Headers:
         auto_submitted=first("auto-submitted"),
         precedence=first("precedence"),
         return_path=first("return-path"),
-        authentication=_authentication(first("authentication-results")),
+        authentication=trusted or (results[0] if results else AuthResults()),
+        authentication_results=results,
     )
+
+
+def _sender_header(name: str, values: list[str], problems: list[str]) -> ParsedMailboxes:
+    """Every mailbox of every copy of a sender header, read strictly; each ambiguity becomes a problem."""
+    if len(values) > 1:
+        problems.append(f"{name}: the header appears {len(values)} times")
+    parsed = ParsedMailboxes()
+    for value in values:
+        one = parse_mailboxes(value[: _MAX_HEADER * 10], decode_words=decode_words)
+        parsed.mailboxes += one.mailboxes
+        problems.extend(f"{name}: {defect}" for defect in one.defects)
+    return parsed
+
+
+def _lenient(values: list[str]) -> ParsedMailboxes:
+    """To and Cc: the valid addresses, ambiguities ignored (they never decide who gets a reply)."""
+    parsed = ParsedMailboxes()
+    for value in values:
+        parsed.mailboxes += parse_mailboxes(value[: _MAX_HEADER * 10], decode_words=decode_words).mailboxes
+    return parsed
+
+
+def _models(parsed: ParsedMailboxes) -> list[Address]:
+    return [
+        Address(name=single_line(m.name) if m.name else None, email=m.address)
+        for m in parsed.mailboxes[:_MAX_ADDRESSES]
+    ]
 
 
 def header_text(value: object) -> str:
@@ -107,18 +149,6 @@ def _decode_q(payload: str) -> bytes:
     return re.sub(rb"=([0-9A-Fa-f]{2})", lambda match: bytes([int(match.group(1), 16)]), data)
 
 
-def _addresses(values: list[str]) -> list[Address]:
-    found: list[Address] = []
-    for name, address in getaddresses([value[: _MAX_HEADER * 10] for value in values])[:_MAX_ADDRESSES]:
-        address = single_line(address).strip("<>").lower()
-        local, _at, domain = address.rpartition("@")
-        if not local or not domain or " " in address or len(address) > 320:
-            continue
-        display = single_line(decode_words(name)).strip("'\" ")
-        found.append(Address(name=display or None, email=address))
-    return found
-
-
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -139,24 +169,38 @@ def _message_id(value: str | None) -> str | None:
     return f"<{token}>" if "@" in token and "<" not in token and ">" not in token else None
 
 
-def _authentication(value: str | None) -> AuthResults:
-    """SPF/DKIM/DMARC result words from one Authentication-Results header (comments removed first)."""
-    if not value:
-        return AuthResults()
+def _authentication(value: str, authserv_ids: frozenset[str]) -> AuthResults:
+    """SPF/DKIM/DMARC result words from one Authentication-Results header (comments removed first), and whether
+    the server that added it (its authserv-id, the first word) is one this mailbox trusts (RFC 8601 section 5)."""
     text = value
     for _ in range(5):  # nested comments
         text = re.sub(r"\([^()]*\)", " ", text)
+    clauses = text.split(";")
+    authserv_id = clauses[0].strip().split(" ")[0].strip().lower() or None
     results: dict[str, str] = {}
     domain: str | None = None
-    for clause in text.split(";"):
+    dkim_domains: list[str] = []
+    for clause in clauses[1:]:
         match = re.match(r"\s*(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", clause, re.IGNORECASE)
-        if not match or match.group(1).lower() in results:
+        if not match:
             continue
-        method = match.group(1).lower()
-        results[method] = match.group(2).lower()
+        method, verdict = match.group(1).lower(), match.group(2).lower()
+        if method == "dkim" and verdict == "pass":
+            signer = re.search(r"header\.d\s*=\s*([^\s;]+)", clause, re.IGNORECASE)
+            if signer:
+                dkim_domains.append(signer.group(1).strip("\"'").lower())
+        if method in results:
+            continue
+        results[method] = verdict
         if method == "dmarc":
             from_domain = re.search(r"header\.from\s*=\s*([^\s;]+)", clause, re.IGNORECASE)
             domain = from_domain.group(1).strip("\"'").lower() if from_domain else None
     return AuthResults(
-        spf=results.get("spf"), dkim=results.get("dkim"), dmarc=results.get("dmarc"), dmarc_domain=domain
+        authserv_id=authserv_id,
+        trusted=authserv_id is not None and authserv_id in authserv_ids,
+        spf=results.get("spf"),
+        dkim=results.get("dkim"),
+        dmarc=results.get("dmarc"),
+        dmarc_domain=domain,
+        dkim_domains=dkim_domains[:10],
     )

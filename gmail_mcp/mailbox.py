@@ -12,8 +12,10 @@ from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mime import ParsedMail, parse_message
 from gmail_mcp.models import (
+    Address,
     Draft,
     DraftList,
+    Headers,
     LabelResult,
     Message,
     MessageRef,
@@ -22,6 +24,7 @@ from gmail_mcp.models import (
     SearchResult,
     Thread,
 )
+from support_core.addresses import AddressError, normalise_address
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +52,26 @@ def check_labels(names: list[str]) -> list[str]:
 class Mailbox:
     """The Gmail tools' logic. `create_reply_draft` is idempotent per answered message (one draft, ever)."""
 
-    def __init__(self, backend: MailBackend, *, fallback_query: str, max_body_chars: int) -> None:
+    def __init__(
+        self,
+        backend: MailBackend,
+        *,
+        fallback_query: str,
+        max_body_chars: int,
+        authserv_ids: frozenset[str] = frozenset(),
+    ) -> None:
         self.backend = backend
+        self._authserv_ids = authserv_ids
         self._fallback = fallback_query
         self._max_chars = max_body_chars
         self._draft_locks: dict[str, anyio.Lock] = {}
 
     async def _parse(self, raw: bytes, max_chars: int) -> ParsedMail:
         """Parse off the event loop when the message is big (a 50 MB message takes about two seconds)."""
+        ids = self._authserv_ids
         if len(raw) < LARGE_MESSAGE:
-            return parse_message(raw, max_chars=max_chars)
-        return await anyio.to_thread.run_sync(lambda: parse_message(raw, max_chars=max_chars))
+            return parse_message(raw, max_chars=max_chars, authserv_ids=ids)
+        return await anyio.to_thread.run_sync(lambda: parse_message(raw, max_chars=max_chars, authserv_ids=ids))
 
     async def _message(self, raw: RawMessage, own: str) -> Message:
         parsed = await self._parse(raw.raw, self._max_chars)
@@ -140,9 +152,22 @@ class Mailbox:
         )
 
     async def create_reply_draft(
-        self, message_id: str, body_text: str, body_html: str | None = None, note: str | None = None
+        self,
+        message_id: str,
+        body_text: str,
+        body_html: str | None = None,
+        note: str | None = None,
+        *,
+        to: str | None = None,
+        quote: bool = True,
     ) -> Draft:
-        """One draft per answered message: a repeated call returns the draft already in the thread."""
+        """One draft per answered message, to exactly one recipient; a repeated call returns the existing draft.
+
+        `to` must be one of the message's sender addresses (From or Reply-To); without it the reply goes to the
+        address a mail client would choose (the Reply-To, else From), and ambiguous sender headers are refused.
+        The message is quoted only when `quote` is set and the reply goes to the message's author (From): an
+        attacker's text is never quoted into a reply addressed to somebody else.
+        """
         message_id = check_id(message_id)
         lock = self._draft_locks.setdefault(message_id, anyio.Lock())
         async with lock:
@@ -153,12 +178,16 @@ class Mailbox:
             if existing is not None:
                 logger.info("Reply draft for message %s already exists; returning it", message_id)
                 return self._draft(existing, created=False)
+            recipient = reply_recipient(original.headers, own, to)
+            author = original.headers.from_
+            by_author = author is not None and author.email == recipient.email and len(original.headers.from_all) <= 1
             reply = compose_reply(
                 original.headers,
                 own_address=own,
+                to=recipient,
                 body_text=body_text,
                 body_html=body_html,
-                quoted=original.new_text[:4000] or None,
+                quoted=(original.new_text[:4000] or None) if quote and by_author else None,
                 note=note,
             )
             record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
@@ -174,7 +203,8 @@ class Mailbox:
             headers = parse_message(raw.raw, max_chars=1_000).headers
             marker = _header(raw.raw, MARKER_HEADER)
             if marker == rfc_id or (marker is None and headers.in_reply_to == rfc_id):
-                return DraftRecord(id=raw.id, message=raw)  # found through the thread: the draft message id
+                # found through the thread, by its message: the caller needs the *draft* id (Gmail's differs)
+                return DraftRecord(id=await self.backend.draft_id(raw.id), message=raw)
         return None
 
     async def drafts(self, limit: int = 20) -> DraftList:
@@ -195,6 +225,39 @@ class Mailbox:
             raise InvalidInputError("DRAFT, SENT, TRASH and SPAM cannot be changed with this tool.")
         created = await self.backend.modify(ids, add=check_labels(add), remove=check_labels(remove))
         return LabelResult(modified=len(ids), created_labels=created)
+
+
+def reply_recipient(original: Headers, own_address: str, to: str | None) -> Address:
+    """The one address a reply goes to: `to` when it is one of the sender addresses, else the single Reply-To,
+    else From. A reply to our own message goes to its (single) To. Ambiguity is refused, never guessed."""
+    own = own_address.lower()
+    senders = original.from_all or ([original.from_] if original.from_ else [])
+    if original.from_ is not None and original.from_.email == own and not original.reply_to:
+        candidates = [a for a in original.to if a.email != own]
+    else:
+        candidates = [a for a in (*original.reply_to, *senders) if a.email != own]
+    if not candidates:
+        raise InvalidInputError("The message has no sender address to reply to (other than this mailbox).")
+    if to is not None:
+        try:
+            wanted = normalise_address(to)
+        except AddressError as exc:
+            raise InvalidInputError(f"to: {exc}") from None
+        for candidate in candidates:
+            if candidate.email == wanted:
+                return candidate
+        raise InvalidInputError(
+            "to must be one of the message's sender addresses (From or Reply-To): a reply never goes to a third party."
+        )
+    if original.sender_problems:
+        raise InvalidInputError(
+            "The message's sender headers are ambiguous ("
+            + "; ".join(original.sender_problems[:3])
+            + "): pass `to` with the one address to answer."
+        )
+    if len({a.email for a in candidates}) > 1 and not original.reply_to:
+        raise InvalidInputError("The message has several possible recipients: pass `to` with the one to answer.")
+    return candidates[0]
 
 
 def _header(raw: bytes, name: str) -> str | None:

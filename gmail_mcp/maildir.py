@@ -5,11 +5,18 @@ when used). A message id is the file's unique name (the part before `:2,`), whic
 client adds flags or moves the file from `new/` to `cur/`. Read state and stars are the `S` and `F` flags in the
 file name; user labels and the new-mail journal live in a SQLite file in `root/.support-agent/` and never touch
 the message files. Every write is a Maildir-style atomic rename, so a crash never leaves half a message.
+
+Links: the root given (GMAIL_MAILDIR) may be a symbolic link; it is resolved once when the backend opens, and that
+folder is used until it closes. Below the root nothing is followed: a symbolic link, FIFO, socket or device in
+`cur/` or `new/`, or a linked `cur/`, `new/`, `tmp/` or folder, is skipped with one warning naming it (never its
+content) and is never a message; drafts and label changes never write or move anything through a link (they fail
+with an error naming it), and a linked state folder or state file is refused. See `maildir_files`.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import threading
@@ -28,6 +35,7 @@ from gmail_mcp.maildir_files import (
     SENT,
     STATE_DIR,
     Entry,
+    SpecialFileError,
     deliver_message,
     header_block,
     make_folder,
@@ -43,6 +51,8 @@ from gmail_mcp.threads import parse_message_ids
 __all__ = ["ARCHIVE", "DRAFTS", "INBOX", "SENT", "STATE_DIR", "MaildirBackend", "deliver_message", "new_unique_name"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 MAX_RAW_BYTES = 35 * 1024 * 1024
 """The largest draft accepted (Gmail's own limit for a message with attachments)."""
@@ -128,6 +138,9 @@ class MaildirBackend:
         _check_limit(limit)
         return await self._run(lambda: self._list_drafts(limit))
 
+    async def draft_id(self, message_id: str) -> str:
+        return message_id  # a Maildir draft is its message file: one id for both
+
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
         adding = [check_label(name) for name in add]
         removing = [check_label(name) for name in remove]
@@ -186,8 +199,15 @@ class MaildirBackend:
                 f"The Maildir {root} is not a folder this user can read and write: fix its permissions, or set "
                 "GMAIL_MAILDIR to another folder."
             )
+        real = root.resolve()  # a linked root is followed here, once; nothing below it ever is
+        if real != root.absolute():
+            logger.info("The Maildir %s is %s with links followed: using that folder until it closes", root, real)
+        self._index.root = real
         for folder in (INBOX, DRAFTS, SENT, ARCHIVE):
-            make_folder(root / folder if folder else root)
+            try:
+                make_folder(real, folder)
+            except SpecialFileError as exc:  # left alone: reading skips it, writing into it fails with its name
+                self._index.warn_skipped(exc)
         self._index.clean_tmp()
         self._state.open()
         try:
@@ -319,7 +339,13 @@ class MaildirBackend:
             if not members:
                 raise MessageNotFoundError(f"Thread {thread_id} does not exist in the Maildir, so no draft was saved")
             raw = self._with_thread_headers(raw, members)
-        unique = deliver_message(self.root, raw, folder=DRAFTS, flags="D")
+        try:
+            unique = deliver_message(self._index.root, raw, folder=DRAFTS, flags="D")
+        except SpecialFileError as exc:
+            raise MailboxUnavailableError(
+                f"No draft was saved: {exc.filename} is {exc.strerror}, and the Maildir backend never writes mail "
+                "through a symbolic link or special file. Remove the link, or put the real folder in its place."
+            ) from None
         entry, stored = self._index.read(unique)
         return DraftRecord(id=unique, message=self._raw_message(entry, stored, ()))
 

@@ -1,17 +1,26 @@
-"""Maildir files: unique names, flags in file names, atomic delivery, and the headers and text of a message."""
+"""Maildir files: unique names, flags in file names, atomic delivery, and the headers and text of a message.
+
+Other programs write the Maildir too (a mail server, mbsync, a mail client), so below the root nothing is trusted:
+folders are opened one name at a time relative to their parent (`O_NOFOLLOW`, `dir_fd`) and files are checked to
+be plain files before and after opening. A symbolic link (to a file, to another user's mail, to a FIFO or device)
+in `cur/`, `new/`, `tmp/` or in place of a folder is never read, listed, renamed or written through; FIFOs,
+sockets and devices are never opened. The root itself may be a link: the backend resolves it once when it opens.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import email.errors
+import errno
 import html
 import os
 import re
 import secrets
 import socket
+import stat
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -20,6 +29,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
+from gmail_mcp.mail_headers import repair_header_block
 from gmail_mcp.threads import normalize_message_id
 
 __all__ = [
@@ -32,14 +42,19 @@ __all__ = [
     "TRASH",
     "Entry",
     "Headers",
+    "SpecialFileError",
     "body_text",
     "deliver_message",
     "file_name",
     "header_block",
     "make_folder",
     "new_unique_name",
+    "opened_folder",
     "parse_headers",
+    "read_file",
+    "rename_file",
     "sorted_flags",
+    "special_file_error",
     "split_name",
 ]
 
@@ -97,17 +112,128 @@ def new_unique_name() -> str:
     return f"{int(now)}.M{int(now % 1 * 1_000_000)}P{os.getpid()}Q{count}R{secrets.token_hex(4)}.{host}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+# --- opening files and folders without following links -----------------------------------------------------
+
+
+class SpecialFileError(OSError):
+    """A symbolic link, FIFO, socket or device (or a file where a folder belongs) inside the Maildir: it is never
+    followed, opened, renamed or written through. `filename` names it and `strerror` says what it is."""
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_LINK_ERRNOS = (errno.ELOOP, errno.EMLINK, errno.ENOTDIR, errno.ENXIO)
+"""What opening a link with O_NOFOLLOW (ELOOP; EMLINK on FreeBSD), or a non-folder with O_DIRECTORY, fails with."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a plain file" if stat.S_ISREG(mode) else "an unknown kind of file"
+
+
+def special_file_error(path: Path | str, mode: int, wanted: str) -> SpecialFileError:
+    """The error for `path` (of the type in `mode`, from lstat) found where a `wanted` thing belongs ("plain file"
+    or "folder")."""
+    code = errno.ELOOP if stat.S_ISLNK(mode) else errno.ENOTDIR if wanted == "folder" else errno.EINVAL
+    return SpecialFileError(code, f"{_kind(mode)}, not a {wanted}", str(path))
+
+
+def _open_child(parent: int, name: str, where: Path) -> int:
+    """A descriptor for the folder `name` in the folder `parent`, refusing a link or anything but a folder."""
     try:
-        os.fsync(fd)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno not in _LINK_ERRNOS:
+            raise
+        mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+        if stat.S_ISDIR(mode):  # replaced by a real folder meanwhile
+            raise
+        raise special_file_error(where / name, mode, "folder") from None
+
+
+@contextlib.contextmanager
+def opened_folder(root: Path, *names: str) -> Iterator[int]:
+    """A descriptor for the folder `root/names...`: the root as given, then each name (`""` is skipped) relative to
+    its parent without following links. Raises FileNotFoundError, or SpecialFileError for a link or non-folder."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    where = Path(root)
+    try:
+        for name in names:
+            if name:
+                child = _open_child(fd, name, where)
+                os.close(fd)
+                fd, where = child, where / name
+        yield fd
     finally:
         os.close(fd)
 
 
-def make_folder(base: Path) -> None:
-    for sub in ("cur", "new", "tmp"):
-        (base / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+def read_file(root: Path, folder: str, subdir: str, name: str, limit: int = -1) -> bytes:
+    """The bytes (at most `limit`) of the message file `root/folder/subdir/name`, which must be a plain file: a link
+    (the file or any folder below `root`), FIFO, socket or device raises SpecialFileError and is never opened, so
+    reading never blocks."""
+    path = Path(root, folder, subdir, name)
+    with opened_folder(root, folder, subdir) as parent:
+        mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+        if not stat.S_ISREG(mode):
+            raise special_file_error(path, mode, "plain file")
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno not in _LINK_ERRNOS:
+                raise
+            raise special_file_error(path, stat.S_IFLNK, "plain file") from None  # replaced meanwhile
+    with open(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # replaced between the two looks
+            raise special_file_error(path, mode, "plain file")
+        return file.read(limit)
+
+
+def rename_file(root: Path, source: tuple[str, str, str], target: tuple[str, str, str], *, replace: bool) -> None:
+    """Rename the plain file `root/folder/subdir/name` given by `source` to `target`, in folders opened without
+    following links; a link or special file is never renamed (SpecialFileError). FileExistsError when the target
+    exists and `replace` is false."""
+    with opened_folder(root, *source[:2]) as old, opened_folder(root, *target[:2]) as new:
+        mode = os.stat(source[2], dir_fd=old, follow_symlinks=False).st_mode
+        if not stat.S_ISREG(mode):
+            raise special_file_error(Path(root, *source), mode, "plain file")
+        if not replace:
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(target[2], dir_fd=new, follow_symlinks=False)
+                raise FileExistsError(errno.EEXIST, "already exists", str(Path(root, *target)))
+        os.rename(source[2], target[2], src_dir_fd=old, dst_dir_fd=new)
+
+
+def make_folder(root: Path, folder: str = INBOX) -> None:
+    """Create the Maildir folder `root/folder` with `cur/`, `new/` and `tmp/` (mode 0700) where missing, never
+    through a link (the root itself may be one). After creating what it can, raises SpecialFileError for the first
+    part that is a link or not a folder."""
+    Path(root).mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder:
+        with opened_folder(root) as top, contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o700, dir_fd=top)
+    with opened_folder(root, folder) as base:
+        problem: SpecialFileError | None = None
+        for sub in ("cur", "new", "tmp"):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(sub, 0o700, dir_fd=base)
+            try:
+                os.close(_open_child(base, sub, Path(root, folder)))
+            except SpecialFileError as exc:
+                problem = problem or exc
+        if problem is not None:
+            raise problem
 
 
 def deliver_message(
@@ -123,35 +249,35 @@ def deliver_message(
 
     The bytes go to `tmp/`, are flushed and fsynced, then renamed into `new/` (no flags: unseen mail, as a mail
     server delivers it) or `cur/` with the flags; the directory is fsynced. A crash at any point leaves either
-    nothing visible or the whole message. `mtime` sets the delivery time (seconds since 1970).
+    nothing visible or the whole message. `mtime` sets the delivery time (seconds since 1970). Nothing is written
+    through a link: a linked folder raises SpecialFileError and nothing is stored.
     """
     if folder and (not folder.startswith(".") or "/" in folder or folder in (".", "..", STATE_DIR)):
         raise ValueError(f"not a Maildir++ folder name: {folder!r}")
     if not re.fullmatch(r"[A-Za-z]*", flags):
         raise ValueError(f"Maildir flags are letters: {flags!r}")
-    base = root / folder if folder else root
-    make_folder(base)
+    make_folder(root, folder)
     unique = unique or new_unique_name()
-    tmp = base / "tmp" / unique
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
+    subdir = "cur" if flags else "new"
+    with opened_folder(root, folder, "tmp") as tmp, opened_folder(root, folder, subdir) as target:
+        fd = os.open(unique, _NEW_FILE_FLAGS, 0o600, dir_fd=tmp)
         try:
-            view = memoryview(raw)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if mtime is not None:
-            os.utime(tmp, (mtime, mtime))
-        subdir = "cur" if flags else "new"
-        os.rename(tmp, base / subdir / file_name(unique, sorted_flags(flags), subdir))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(base / subdir)
+            try:
+                view = memoryview(raw)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                if mtime is not None:
+                    os.utime(fd, (mtime, mtime))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(unique, file_name(unique, sorted_flags(flags), subdir), src_dir_fd=tmp, dst_dir_fd=target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(unique, dir_fd=tmp)
+            raise
+        os.fsync(target)
     return unique
 
 
@@ -215,7 +341,8 @@ def _decode(value: str) -> str:
 
 def parse_headers(head: bytes) -> Headers:
     """The headers threading and search need, from the raw header block (never raises on malformed input)."""
-    message: Message = BytesHeaderParser(policy=policy.compat32).parsebytes(head)
+    # the same repair as get_message: an obsolete "From :" line must not end the header block here either
+    message: Message = BytesHeaderParser(policy=policy.compat32).parsebytes(repair_header_block(head))
     values: dict[str, str] = {}
     for name, value in message.raw_items():  # raw strings: 8-bit bytes kept as surrogates
         values.setdefault(name.lower(), value if isinstance(value, str) else str(value))

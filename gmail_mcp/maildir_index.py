@@ -9,6 +9,7 @@ import os
 import stat
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +19,16 @@ from gmail_mcp.maildir_files import (
     STATE_DIR,
     Entry,
     Headers,
+    SpecialFileError,
     body_text,
     file_name,
     header_block,
     make_folder,
+    opened_folder,
     parse_headers,
+    read_file,
+    rename_file,
+    special_file_error,
     split_name,
 )
 from gmail_mcp.maildir_labels import target_flags, target_folder
@@ -43,7 +49,8 @@ class MaildirIndex:
     """What the backend knows about each file: `scan()` lists the message files, reads the headers of new ones, and
     refreshes the thread index; messages first seen in INBOX are journaled in the state file. `read()` and
     `relabel()` follow a file that a mail client renames meanwhile; `body()` reads the text that word search needs,
-    keeping the last 256.
+    keeping the last 256. Symbolic links, FIFOs, sockets and devices (and linked `cur/`, `new/`, `tmp/` or folders)
+    are never messages: each is skipped with one warning naming it, and never followed (see `maildir_files`).
 
     Not thread-safe: the backend calls it under its lock, with the state file open.
     """
@@ -56,6 +63,7 @@ class MaildirIndex:
         self.threads = ThreadIndex({})
         self._headers: dict[str, tuple[int, float, Headers]] = {}
         self._skipped: set[tuple[str, int]] = set()
+        """(id, size) of unreadable messages and (path, -1) of links and special files: each is warned about once."""
         self._duplicates: set[str] = set()
         self._thread_keys: set[str] = set()
         self._journaled: set[str] = set()
@@ -73,13 +81,18 @@ class MaildirIndex:
         cutoff = time.time() - TMP_MAX_AGE
         removed = 0
         for folder in self.folders():
-            tmp = (self.root / folder if folder else self.root) / "tmp"
-            with contextlib.suppress(FileNotFoundError), os.scandir(tmp) as listing:
-                for item in listing:
-                    with contextlib.suppress(FileNotFoundError):
-                        if item.is_file(follow_symlinks=False) and item.stat(follow_symlinks=False).st_mtime < cutoff:
-                            os.unlink(item.path)
-                            removed += 1
+            try:
+                with opened_folder(self.root, folder, "tmp") as tmp, os.scandir(tmp) as listing:
+                    for item in listing:
+                        with contextlib.suppress(FileNotFoundError):
+                            old = item.stat(follow_symlinks=False).st_mtime < cutoff
+                            if old and item.is_file(follow_symlinks=False):
+                                os.unlink(item.name, dir_fd=tmp)
+                                removed += 1
+            except FileNotFoundError:
+                continue
+            except SpecialFileError as exc:
+                self.warn_skipped(exc)
         if removed:
             logger.info("Removed %d leftover file(s) older than 36 hours from the Maildir's tmp folders", removed)
 
@@ -98,15 +111,31 @@ class MaildirIndex:
     # --- scanning -------------------------------------------------------------------------------------------
 
     def folders(self) -> list[str]:
-        """INBOX first, then every Maildir++ folder (a dot-folder holding `cur/`), sorted."""
+        """INBOX first, then every Maildir++ folder (a real dot-folder holding `cur/`), sorted; a linked folder is
+        skipped with a warning."""
         found: list[str] = []
         with os.scandir(self.root) as listing:
             for item in listing:
                 name = item.name
-                is_folder = name.startswith(".") and name not in (".", "..", STATE_DIR) and item.is_dir()
-                if is_folder and os.path.isdir(os.path.join(item.path, "cur")):
-                    found.append(name)
+                if not name.startswith(".") or name in (".", "..", STATE_DIR):
+                    continue
+                if item.is_symlink():
+                    if os.path.isdir(item.path):  # a stat of the target, never a listing
+                        self.warn_skipped(special_file_error(item.path, stat.S_IFLNK, "folder"))
+                elif item.is_dir(follow_symlinks=False) and os.path.lexists(os.path.join(item.path, "cur")):
+                    found.append(name)  # a linked cur/ is reported by scan()
         return [INBOX, *sorted(found)]
+
+    def warn_skipped(self, exc: SpecialFileError) -> None:
+        """Log once that a link or special file in the Maildir is skipped (its name only, never its content)."""
+        key = (str(exc.filename), -1)
+        if key not in self._skipped:
+            self._skipped.add(key)
+            logger.warning(
+                "Skipping %s in the Maildir: it is %s (links and special files are never followed or read)",
+                exc.filename,
+                exc.strerror,
+            )
 
     def scan(self) -> dict[str, Entry]:
         """List every message file (new/ before cur/, so a file moving between them is never missed), journal the
@@ -116,31 +145,38 @@ class MaildirIndex:
             base = self.root / folder if folder else self.root
             for subdir in ("new", "cur"):
                 try:
-                    listing = os.scandir(base / subdir)
+                    with opened_folder(self.root, folder, subdir) as fd, os.scandir(fd) as listing:
+                        self._list(listing, folder, subdir, base, found)
                 except FileNotFoundError:
                     continue
-                with listing:
-                    for item in listing:
-                        entry = self._entry(item, folder, subdir, base)
-                        if entry is None:
-                            continue
-                        other = found.get(entry.id)
-                        if other is None or (other.folder == folder and subdir == "cur"):
-                            found[entry.id] = entry
-                        elif other.folder != folder and entry.id not in self._duplicates:
-                            self._duplicates.add(entry.id)
-                            logger.warning(
-                                "Maildir unique name %s is in two folders (%s and %s); using the first",
-                                entry.id,
-                                other.folder or "INBOX",
-                                folder,
-                            )
+                except SpecialFileError as exc:
+                    self.warn_skipped(exc)
         self.entries = {key: entry for key, entry in found.items() if self._headers_of(entry) is not None}
         if len(self._headers) > 2 * len(self.entries) + 1000:  # forget deleted messages now and then
             self._headers = {key: value for key, value in self._headers.items() if key in self.entries}
         self._refresh_threads()
         self._journal_inbox()
         return self.entries
+
+    def _list(
+        self, listing: Iterator[os.DirEntry[str]], folder: str, subdir: str, base: Path, found: dict[str, Entry]
+    ) -> None:
+        """Add the message files of one `new/` or `cur/` listing to `found`."""
+        for item in listing:
+            entry = self._entry(item, folder, subdir, base)
+            if entry is None:
+                continue
+            other = found.get(entry.id)
+            if other is None or (other.folder == folder and subdir == "cur"):
+                found[entry.id] = entry
+            elif other.folder != folder and entry.id not in self._duplicates:
+                self._duplicates.add(entry.id)
+                logger.warning(
+                    "Maildir unique name %s is in two folders (%s and %s); using the first",
+                    entry.id,
+                    other.folder or "INBOX",
+                    folder,
+                )
 
     def _entry(self, item: os.DirEntry[str], folder: str, subdir: str, base: Path) -> Entry | None:
         name = item.name
@@ -150,13 +186,17 @@ class MaildirIndex:
         if not unique:
             return None
         known = self.entries.get(unique)
-        if known is not None and (known.folder, known.subdir, known.name) == (folder, subdir, name):
+        unchanged = known is not None and (known.folder, known.subdir, known.name) == (folder, subdir, name)
+        if unchanged and item.is_file(follow_symlinks=False):  # still a plain file (from the listing: no stat)
             return known  # message files never change: no need to stat it again
         try:
-            info = item.stat()
+            info = item.stat(follow_symlinks=False)  # a link is never followed, even to look
         except FileNotFoundError:
             return None
+        if stat.S_ISDIR(info.st_mode):
+            return None
         if not stat.S_ISREG(info.st_mode):
+            self.warn_skipped(special_file_error(base / subdir / name, info.st_mode, "plain file"))
             return None
         return Entry(unique, folder, subdir, name, flags, info.st_mtime, info.st_size, base)
 
@@ -165,10 +205,12 @@ class MaildirIndex:
         if cached is not None and cached[:2] == (entry.size, entry.mtime):
             return cached[2]
         try:
-            with open(entry.path, "rb") as file:
-                head = header_block(file.read(HEADER_READ_LIMIT))
+            head = header_block(read_file(self.root, entry.folder, entry.subdir, entry.name, HEADER_READ_LIMIT))
         except FileNotFoundError:
             return None  # moved while we looked; the next scan finds it
+        except SpecialFileError as exc:
+            self.warn_skipped(exc)  # replaced by a link since the listing
+            return None
         except OSError as exc:
             self._skip(entry, f"cannot be read ({exc.strerror or exc})")
             return None
@@ -224,8 +266,12 @@ class MaildirIndex:
                         f"Message {message_id} does not exist in the Maildir (it may have been deleted)"
                     )
             try:
-                return entry, entry.path.read_bytes()
+                return entry, read_file(self.root, entry.folder, entry.subdir, entry.name)
             except FileNotFoundError:
+                entry = None
+            except SpecialFileError as exc:  # replaced by a link since the scan: the next scan leaves it out
+                self.warn_skipped(exc)
+                self.entries.pop(message_id, None)
                 entry = None
         raise MailboxUnavailableError(f"Message {message_id} kept moving while being read (another program is busy)")
 
@@ -236,9 +282,8 @@ class MaildirIndex:
             self._bodies.move_to_end(entry.id)
             return text
         try:
-            with open(entry.path, "rb") as file:
-                raw = file.read(BODY_SEARCH_LIMIT)
-        except FileNotFoundError:
+            raw = read_file(self.root, entry.folder, entry.subdir, entry.name, BODY_SEARCH_LIMIT)
+        except (FileNotFoundError, SpecialFileError):
             return ""
         try:
             text = body_text(raw)
@@ -261,20 +306,27 @@ class MaildirIndex:
             if (folder, subdir, new_flags) == (entry.folder, entry.subdir, entry.flags):
                 return
             base = self.root / folder if folder else self.root
-            if folder != entry.folder:
-                make_folder(base)
             name = file_name(entry.id, new_flags, subdir)
-            target = base / subdir / name
-            if folder != entry.folder and target.exists():
-                raise MailboxCorruptError(
-                    f"Cannot move message {entry.id}: {target} already exists (the same unique name in two "
-                    "folders); move one of the two files aside"
-                )
             try:
-                os.rename(entry.path, target)
+                if folder != entry.folder:
+                    make_folder(self.root, folder)
+                source = (entry.folder, entry.subdir, entry.name)
+                rename_file(self.root, source, (folder, subdir, name), replace=folder == entry.folder)
             except FileNotFoundError:
                 self.scan()  # a mail client renamed it first: look again
                 continue
+            except FileExistsError:
+                raise MailboxCorruptError(
+                    f"Cannot move message {entry.id}: {base / subdir / name} already exists (the same unique name in "
+                    "two folders); move one of the two files aside"
+                ) from None
+            except SpecialFileError as exc:
+                self.warn_skipped(exc)
+                raise MailboxUnavailableError(
+                    f"Cannot change the labels of message {entry.id}: {exc.filename} is {exc.strerror}, and the "
+                    "Maildir backend never moves mail through a symbolic link or special file, so the file stays "
+                    "where it is. Remove the link, or put the real folder in its place."
+                ) from None
             self.entries[message_id] = replace(
                 entry, folder=folder, subdir=subdir, name=name, flags=new_flags, base=base
             )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -30,6 +32,9 @@ class MaildirState:
     """`root/.support-agent/state.sqlite3` (WAL): one connection, used under the backend's lock; other processes
     share the file through SQLite's locking (a writer waits up to `busy_timeout` seconds).
 
+    The state folder, the database and its `-wal`, `-shm` and `-journal` files must not be symbolic links (another
+    program writing the Maildir could plant one to make SQLite write elsewhere): `open()` refuses them.
+
     The journal gives every message first seen in INBOX the next sequence number. Numbers start at the creation
     time in microseconds, so a journal rebuilt after deleting the file always numbers above every cursor the old
     one handed out: old cursors are then simply "too old" and trigger one full sync.
@@ -48,6 +53,7 @@ class MaildirState:
                 f"Cannot create {self.path.parent} for the mailbox state ({exc.strerror or exc}): make the Maildir "
                 "writable by this user"
             ) from None
+        self._refuse_links()
         try:
             self._prepare()
         except BaseException:
@@ -84,6 +90,24 @@ class MaildirState:
                 if not tables >= _TABLES or not {"base", "last_seq"} <= meta.keys():
                     raise sqlite3.DatabaseError("tables or journal bounds are missing")
                 int(meta["base"]), int(meta["last_seq"])
+
+    def _refuse_links(self) -> None:
+        """Refuse a state folder or file that is a link or special file (checked before SQLite opens it)."""
+        checks = [(self.path.parent, stat.S_ISDIR, "folder")]
+        checks += [(Path(f"{self.path}{end}"), stat.S_ISREG, "file") for end in ("", "-wal", "-shm", "-journal")]
+        for path, is_wanted, wanted in checks:
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                continue
+            if not is_wanted(mode):
+                what = "a symbolic link" if stat.S_ISLNK(mode) else f"not a {'plain ' * (wanted == 'file')}{wanted}"
+                raise MailboxUnavailableError(
+                    f"The mailbox state {wanted} {path} is {what}: the Maildir backend never opens its state through a "
+                    "link or special file (another program may have put it there). Remove it, or put the real "
+                    f"{wanted} in its place; the state holds only user labels and the new-mail journal and is rebuilt "
+                    "when missing."
+                )
 
     def close(self) -> None:
         if self._conn is not None:

@@ -59,12 +59,13 @@ class ParsedMail:
     signature: str | None = None
 
 
-def parse_message(raw: bytes, *, max_chars: int = 100_000) -> ParsedMail:
+def parse_message(raw: bytes, *, max_chars: int = 100_000, authserv_ids: frozenset[str] = frozenset()) -> ParsedMail:
     """Parse raw mail bytes into decoded headers, clean text, attachments and the reply's parts.
 
     Never raises: malformed MIME, unknown charsets, broken encodings and garbage bytes are worked around and
     described in `problems`. The text prefers text/plain from the best alternative; HTML-only mail is converted
-    (`html_only`). Text longer than `max_chars` is cut with a visible note (`truncated`).
+    (`html_only`). Text longer than `max_chars` is cut with a visible note (`truncated`). Authentication-Results
+    headers are trusted only when added by a server named in `authserv_ids`.
     """
     problems: list[str] = []
     max_chars = max(1, max_chars)
@@ -75,7 +76,7 @@ def parse_message(raw: bytes, *, max_chars: int = 100_000) -> ParsedMail:
         problems.append(f"the MIME structure could not be parsed ({type(error).__name__}); the body is read as text")
         message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     try:
-        headers = read_headers(message, problems)
+        headers = read_headers(message, problems, authserv_ids)
     except _DECODE_ERRORS as error:
         headers = Headers()
         problems.append(f"the headers could not be decoded ({type(error).__name__}); they are left empty")

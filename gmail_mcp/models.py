@@ -13,23 +13,41 @@ class Model(BaseModel):
 
 class Address(Model):
     name: str | None = Field(default=None, description="Display name, decoded (RFC 2047), e.g. 'José Núñez'.")
-    email: str = Field(description="The address, lower-cased, e.g. 'jose@example.com'.")
+    email: str = Field(
+        description="The address in its normal form (support_core.addresses): ASCII letters lower-cased, the "
+        "domain in Unicode, e.g. 'jose@example.com'."
+    )
 
 
 class AuthResults(Model):
-    """SPF/DKIM/DMARC verdicts from the receiving server's Authentication-Results header (None when absent)."""
+    """SPF/DKIM/DMARC verdicts from one Authentication-Results header (None when absent).
 
+    Anyone can write this header into a message: only one added by a receiving server this mailbox trusts
+    (`trusted`, by its authserv-id; GMAIL_AUTHSERV_IDS) says anything about the sender.
+    """
+
+    authserv_id: str | None = Field(default=None, description="The server that added the header (first word).")
+    trusted: bool = Field(default=False, description="Added by a receiving server this mailbox trusts.")
     spf: str | None = None
     dkim: str | None = None
     dmarc: str | None = None
     dmarc_domain: str | None = Field(default=None, description="header.from domain that DMARC evaluated.")
+    dkim_domains: list[str] = Field(default_factory=list, description="Domains (header.d) of passing DKIM signatures.")
 
 
 class Headers(Model):
     """The headers that matter for support triage, decoded."""
 
     from_: Address | None = Field(default=None, alias="from", serialization_alias="from")
+    from_all: list[Address] = Field(
+        default_factory=list, description="Every From address (more than one makes the sender ambiguous)."
+    )
     reply_to: list[Address] = Field(default_factory=list)
+    sender_problems: list[str] = Field(
+        default_factory=list,
+        description="Why From/Reply-To could be read two ways (several addresses or headers, a display name holding "
+        "an address, text after <address>, invalid addresses ...). Empty when the sender is unambiguous.",
+    )
     to: list[Address] = Field(default_factory=list)
     cc: list[Address] = Field(default_factory=list)
     subject: str = ""
@@ -42,7 +60,11 @@ class Headers(Model):
     auto_submitted: str | None = None
     precedence: str | None = None
     return_path: str | None = None
-    authentication: AuthResults = Field(default_factory=AuthResults)
+    authentication: AuthResults = Field(
+        default_factory=AuthResults,
+        description="The topmost Authentication-Results from a trusted server, else the topmost one (untrusted).",
+    )
+    authentication_results: list[AuthResults] = Field(default_factory=list, description="All of them, topmost first.")
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 

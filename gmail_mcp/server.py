@@ -105,14 +105,27 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
                 max_length=200,
             ),
         ] = None,
+        to: Annotated[
+            str | None,
+            Field(
+                description="The one address the reply goes to; it must be the message's From or Reply-To address. "
+                "Omit it to use the Reply-To (else From); required when the sender headers are ambiguous.",
+                max_length=320,
+            ),
+        ] = None,
+        quote: Annotated[
+            bool,
+            Field(description="Quote the message below the reply (only ever done when replying to its author)."),
+        ] = True,
     ) -> Draft:
         """Write a reply DRAFT to one message, inside its conversation, for a person to review and send (nothing is
-        sent). The server sets everything else: recipient (Reply-To or From), 'Re:' subject, threading headers and
-        a quote of the message. Calling it again for the same message returns the existing draft (created=false)
-        instead of making a second one.
+        sent). It has exactly one recipient (`to`, or the Reply-To/From address when the sender is unambiguous) and
+        no Cc or Bcc; the server sets the 'Re:' subject and threading headers, and quotes the message when the reply
+        goes to its author. Calling it again for the same message returns the existing draft (created=false, same
+        draft id) instead of making a second one. Ambiguous sender headers without `to` give an error.
         """
         with tool_errors():
-            return await mailbox.create_reply_draft(message_id, body_text, body_html, note)
+            return await mailbox.create_reply_draft(message_id, body_text, body_html, note, to=to, quote=quote)
 
     @server.tool(name="list_drafts", title="List drafts", annotations=READ)
     async def list_drafts(limit: Annotated[int, Field(ge=1, le=100)] = 20) -> DraftList:

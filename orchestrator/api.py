@@ -6,7 +6,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from orchestrator.ledger import Ledger, LedgerEntry, LedgerError
 from orchestrator.llm import LLM
 from orchestrator.metrics import CONTENT_TYPE, Metrics
 from orchestrator.servers import ServerConnection, ServerUnavailableError, ToolCallError, ToolServers
+from support_core.addresses import AddressError, normalise_address
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ MAX_BODY = 64 * 1024
 MAX_TEXT = 4000
 MAX_TURNS = 20
 PROBE_TIMEOUT = 3.0
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 
 # --- requests ---------------------------------------------------------------------------------------------------
@@ -69,10 +68,10 @@ class ChatRequest(BaseModel):
     def _email(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip().lower()
-        if not _EMAIL.match(value):
-            raise ValueError("customer_email must be one email address, like name@example.com")
-        return value
+        try:
+            return normalise_address(value)
+        except AddressError as exc:
+            raise ValueError(f"customer_email must be one email address, like name@example.com: {exc}") from None
 
 
 def readable(exc: ValidationError) -> str:
@@ -268,9 +267,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_chat(body: bytes) -> ChatRequest:
+    """The request, or `RequestError` 422 saying what is wrong: never an exception the caller sees as a 500."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # json's parser recurses per nesting level: [[[[...]]]] exhausts the stack
+        raise RequestError(422, "The body is JSON nested too deeply to be a chat request.") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and numbers too long to convert
         raise RequestError(422, f"The body is not valid JSON ({exc}).") from None
     if not isinstance(data, dict):
         raise RequestError(422, 'The body must be a JSON object like {"message": "..."}.')
@@ -296,7 +298,8 @@ def create_app(
 ) -> Starlette:
     """The Starlette app: `POST /chat` (X-Secret), `GET /` and `GET /health` (probes), `GET /metrics`.
 
-    Without a `secret` the app is refused unless `insecure` (the caller checks the host is loopback).
+    Without a `secret` the app is refused unless `insecure` (the caller checks the host is loopback). The health
+    probes' details (counts, errors, what fails) go only to callers with the X-Secret; others get the status alone.
     """
     if not secret and not insecure:
         raise ValueError("The API needs a secret (X-Secret); run without one only with the explicit insecure flag.")
@@ -311,13 +314,29 @@ def create_app(
         if not hmac.compare_digest(given, expected):
             raise RequestError(401, "Missing or wrong X-Secret header.")
 
+    def limit(request: Request) -> None:
+        """Take one of the client's tokens, or `RequestError` 429 when it has none left."""
+        wait = limiter.take(request.client.host if request.client else "unknown")
+        if wait:
+            retry = str(max(1, int(wait + 0.999)))
+            raise RequestError(429, f"Too many requests: try again in {retry} s.", {"Retry-After": retry})
+
+    def vouched(request: Request) -> bool:
+        """True for the right X-Secret (or no secret configured), False for none; a wrong one is 401 and costs a token
+        of the client's /chat rate limit, so /health is no free oracle for guessing the secret."""
+        if expected is None:
+            return True
+        given = request.headers.get("x-secret")
+        if given is None:
+            return False
+        if hmac.compare_digest(given.encode(), expected):
+            return True
+        limit(request)
+        raise RequestError(401, "Wrong X-Secret header (send none to get the status alone).")
+
     async def chat(request: Request) -> Response:
         try:
-            client = request.client.host if request.client else "unknown"
-            wait = limiter.take(client)
-            if wait:
-                retry = str(max(1, int(wait + 0.999)))
-                raise RequestError(429, f"Too many requests: try again in {retry} s.", {"Retry-After": retry})
+            limit(request)
             authorize(request)
             body = parse_chat(await read_body(request, max_body))
             history = [ChatTurn("customer" if h.role == "user" else "agent", h.content) for h in body.history]
@@ -353,10 +372,16 @@ def create_app(
         )
 
     async def health(request: Request) -> Response:
+        try:
+            details = vouched(request)
+        except RequestError as exc:
+            return error(exc.status, str(exc), exc.headers)
         report = await health_report(servers, ledger, llm, health_state)
+        shown = report if details else {"status": report["status"]}
         if request.url.path == "/":
-            report = {"name": "support-agent", "version": __version__, **report}
-        return JSONResponse(report, status_code=200 if report["status"] == "healthy" else 503)
+            about = {"name": "support-agent", "version": __version__} if details else {"name": "support-agent"}
+            shown = {**about, **shown}
+        return JSONResponse(shown, status_code=200 if report["status"] == "healthy" else 503)
 
     async def scrape(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)

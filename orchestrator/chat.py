@@ -14,8 +14,9 @@ from orchestrator.llm import LLM, LLMError
 from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline
-from orchestrator.pipeline import Pipeline
+from orchestrator.pipeline import Pipeline, checked_decision
 from orchestrator.servers import ToolServers
+from orchestrator.templates import ReplyFacts, render_reply
 from orchestrator.tools import BoundTools
 
 CHAT_WORKER = "chat"
@@ -79,6 +80,8 @@ async def answer(
     """
     pipeline = pipeline or router(servers, config)
     decision, _engine = await pipeline.route(subject_of(message), message)
+    earlier = "\n".join(turn.text for turn in history or [] if turn.role == "customer")
+    decision = checked_decision(decision, f"{earlier}\n{message}", config.tone.fallback_language)
     decision = await _with_history(decision, history or [], pipeline)
     handover = bool(decision.handover) or decision.confidence < config.engine.min_confidence
     tools = BoundTools(servers.shopify, customer_email, config.categories[decision.category].tools)
@@ -107,16 +110,19 @@ async def answer(
             tone=pipeline.tone,
             handover=handover,
         )
-    earlier = "\n".join(turn.text for turn in history or [] if turn.role == "customer")
     guarded = guard_draft(
         text,
         evidence=tools.evidence,
         shop_domains=config.shop.domains,
         recipient=customer_email or "",
         customer_text=f"{earlier}\n{message}",
+        shop_text=config.tone.signature,
     )
+    if guarded.flagged:  # never a patched answer: the holding reply, with no data at all
+        handover = True
+        text = render_reply(decision.category, decision.language, ReplyFacts(handover=True), tone=pipeline.tone)
     return ChatAnswer(
-        response=guarded.text,
+        response=guarded.text if not guarded.flagged else text,
         category=decision.category,
         language=decision.language,
         tools_used=tuple(dict.fromkeys(call.tool for call in tools.calls)),

@@ -9,6 +9,7 @@ from functools import cached_property, lru_cache
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gmail_mcp.models import Address, Message
+from orchestrator.identity import Identity, form_identity, mail_identity
 from orchestrator.models import GateDecision, Verdict
 
 __all__ = ["GatekeeperRules", "gatekeep", "lookalike_of"]
@@ -187,17 +188,26 @@ def gatekeep(message: Message, *, own_address: str, rules: GatekeeperRules) -> G
     )
     if decision is not None:
         return decision
-    reply_to = _reply_address(headers.reply_to, own, rules)
-    address = reply_to or headers.from_
-    if address is None or not address.email:
+    identity = mail_identity(headers, rejected_reply_to=_reply_to_rejection(headers.reply_to, own, rules))
+    if identity is None:
         return _ignore("sender:missing", "no From or Reply-To address to answer")
-    source = "Reply-To" if reply_to else "From"
+    return _process(identity, "customer", f"no rule matched; the reply goes to the {identity.source} address")
+
+
+def _process(identity: Identity, reason: str, detail: str, body: str | None = None) -> GateDecision:
+    """PROCESS with the identity: verified, or unverified with its problems (no customer data, review label)."""
+    if not identity.verified:
+        reason = "review:form" if reason.startswith("form") else "review:sender"
+        detail = f"{detail}; not verified: {'; '.join(identity.problems)}"
     return GateDecision(
         verdict=Verdict.PROCESS,
-        reason="customer",
-        detail=f"no rule matched; the reply goes to the {source} address",
-        customer_email=address.email.lower(),
-        customer_name=address.name,
+        reason=reason,
+        detail=detail,
+        customer_email=identity.customer_email,
+        recipient=identity.recipient.email,
+        customer_name=identity.recipient.name,
+        review=identity.problems,
+        body=body,
     )
 
 
@@ -253,25 +263,18 @@ def _contact_form(message: Message, sender: str, own: str, rules: GatekeeperRule
     if sender not in rules.contact_form_senders:
         return None
     fields = _form_fields(message.text)
-    reply_to = _reply_address(message.headers.reply_to, own, rules)
-    found = _EMAIL.search(fields.get("email", "")[:320])  # bounded: the regex is quadratic on long runs
-    email = found.group(0).lower() if found else reply_to.email.lower() if reply_to else None
-    if email is None:
+    emails = [e for e in fields.get("email", []) if e.strip()]
+    rejected = _reply_to_rejection(message.headers.reply_to, own, rules)
+    name = next(iter(fields.get("name", [])), "").split("\n")[0]
+    identity = form_identity(message.headers, form_sender=sender, emails=emails, name=name, rejected_reply_to=rejected)
+    if identity is None:
         return _decide(Verdict.INTERNAL_ALERT, "form:no-address", "contact form without a customer address")
-    name = fields.get("name", "").split("\n")[0].strip()[:200] or (reply_to.name if reply_to else None)
-    body = fields.get("message") or message.new_text
+    body = "\n".join(fields.get("message", [])) or message.new_text
+    email = identity.recipient.email
     decision = _sender_rules(email, rules) or _content_rules("", body[:_SCAN_CHARS], _split(email)[1], rules)
     if decision is not None:
         return decision.model_copy(update={"detail": f"contact form: {decision.detail}"})
-    source = "its Email field" if found else "the Reply-To"
-    return GateDecision(
-        verdict=Verdict.PROCESS,
-        reason="form:contact",
-        detail=f"shop contact form; the customer is {source}",
-        customer_email=email,
-        customer_name=name,
-        body=body,
-    )
+    return _process(identity, "form:contact", "shop contact form; the customer is its Email field", body=body)
 
 
 def _sender_rules(sender: str, rules: GatekeeperRules) -> GateDecision | None:
@@ -301,30 +304,34 @@ def _content_rules(subject: str, body: str, domain: str, rules: GatekeeperRules)
     return None
 
 
-def _reply_address(reply_to: list[Address], own: str, rules: GatekeeperRules) -> Address | None:
-    """The first Reply-To, unless it is this mailbox or a robot (then the From address is used)."""
+def _reply_to_rejection(reply_to: list[Address], own: str, rules: GatekeeperRules) -> str | None:
+    """Why the rules refuse the (first) Reply-To address as a recipient, or None when it is acceptable."""
     if not reply_to:
         return None
-    first = reply_to[0]
-    local, domain = _split(first.email.lower())
-    if not domain or first.email.lower() == own or _first(domain, rules.system_domains):
-        return None
-    return None if _automated_local_part(local, rules) else first
+    local, domain = _split(reply_to[0].email)
+    if reply_to[0].email == own:
+        return "it is this mailbox"
+    if blocked := _first(domain, (*rules.blocked_domains, *rules.system_domains)):
+        return f"its domain only sends machine mail or is blocked ({blocked})"
+    if robot := _automated_local_part(local, rules):
+        return f"it is an automated address ({robot}@...)"
+    return None
 
 
-def _form_fields(text: str) -> dict[str, str]:
-    """Name, email and message of a contact-form notification ('Label:' then the value, same or next lines)."""
-    fields: dict[str, list[str]] = {}
+def _form_fields(text: str) -> dict[str, list[str]]:
+    """Name, email and message of a contact-form notification ('Label:' then the value, same or next lines); each
+    field's values in order, so a field that appears twice (a forged 'Email:' line) is visible as such."""
+    fields: dict[str, list[list[str]]] = {}
     current: str | None = None
     for line in text.splitlines():
-        match = _FIELD_LINE.match(line) if current != "message" else None  # the message runs to the end
+        match = _FIELD_LINE.match(line)
         kind = _FORM_FIELD.get(match.group(1).strip().lower()) if match else None
-        if match and kind:
-            current = kind
-            fields.setdefault(kind, []).append(match.group(2))
+        if match and kind and (current != "message" or kind == "email"):  # the message runs to the end ...
+            current = kind  # ... except that an Email line inside it is counted: a second Email field is a forgery
+            fields.setdefault(kind, []).append([match.group(2)])
         elif current is not None:
-            fields[current].append(line)
-    return {kind: "\n".join(lines).strip() for kind, lines in fields.items() if kind != "other"}
+            fields[current][-1].append(line)
+    return {kind: ["\n".join(lines).strip() for lines in values] for kind, values in fields.items() if kind != "other"}
 
 
 def _automated_local_part(local: str, rules: GatekeeperRules) -> str | None:

@@ -31,6 +31,9 @@ def prepare(folder: Path) -> Path:
     return folder
 
 
+SANDBOX_AUTHSERV_ID = "mx.aurora-activewear.example"
+
+
 def specs(folder: Path) -> tuple[ServerSpec, ServerSpec]:
     base = {"PATH": os.environ.get("PATH", ""), "HOME": str(folder)}
     shopify = ServerSpec(
@@ -39,7 +42,14 @@ def specs(folder: Path) -> tuple[ServerSpec, ServerSpec]:
     gmail = ServerSpec(
         "gmail",
         module="gmail_mcp",
-        env={**base, "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(folder / "maildir"), "GMAIL_ADDRESS": MAILBOX},
+        env={
+            **base,
+            "GMAIL_BACKEND": "maildir",
+            "GMAIL_MAILDIR": str(folder / "maildir"),
+            "GMAIL_ADDRESS": MAILBOX,
+            # the sandbox mail server's Authentication-Results are the ones to trust (the contact form's proof)
+            "GMAIL_AUTHSERV_IDS": SANDBOX_AUTHSERV_ID,
+        },
     )
     return shopify, gmail
 

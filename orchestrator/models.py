@@ -55,9 +55,15 @@ class GateDecision(BaseModel):
     reason: str = Field(description="Short machine-friendly reason, e.g. 'header:auto-submitted', 'sender:partner'.")
     detail: str = Field(default="", description="What matched, for a person reading the audit trail.")
     customer_email: str | None = Field(
-        default=None, description="Who the reply goes to: Reply-To/From, or the form's Email field for contact forms."
+        default=None,
+        description="The verified customer: every lookup is bound to it, and it is the draft's only recipient. None "
+        "when the sender is ambiguous (then nothing is looked up).",
     )
-    customer_name: str | None = None
+    recipient: str | None = Field(default=None, description="The draft's one and only recipient (To).")
+    customer_name: str | None = Field(default=None, description="A safe display name (identity.safe_name) or None.")
+    review: tuple[str, ...] = Field(
+        default=(), description="Why the sender is not verified: the reply carries no customer data and is labelled."
+    )
     body: str | None = Field(
         default=None, description="The customer's own text when it differs from the mail body (contact-form fields)."
     )

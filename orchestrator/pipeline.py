@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gmail_mcp.models import Message
+from gmail_mcp.models import Headers, Message
 from orchestrator.config import AgentConfig
 from orchestrator.gatekeeper import gatekeep
-from orchestrator.guard import guard_draft
+from orchestrator.guard import guard_draft, visible_text
+from orchestrator.identity import default_recipient
 from orchestrator.ledger import Claim, Ledger
 from orchestrator.llm import LLM, LLMError
 from orchestrator.llm_agent import answer_llm, route_llm
@@ -20,13 +22,13 @@ from orchestrator.models import GateDecision, RouterDecision, Verdict
 from orchestrator.offline_agent import answer_offline
 from orchestrator.offline_router import route_offline
 from orchestrator.servers import ToolServers
-from orchestrator.templates import Tone
+from orchestrator.templates import ReplyFacts, Tone, render_reply
 from orchestrator.tools import BoundTools
 
 logger = logging.getLogger(__name__)
 
 REVIEW_LABEL = "support-agent/review"
-"""Added when the draft guard removed something: a person should look before sending."""
+"""Added when the sender could not be verified or the draft guard stopped something: a person should look first."""
 
 
 @dataclass
@@ -46,6 +48,10 @@ class Outcome:
     draft_id: str | None = None
     escalated: bool = False
     flagged: list[str] = field(default_factory=list)
+    """What the draft guard stopped (the draft was replaced by a reply without customer data)."""
+    review: list[str] = field(default_factory=list)
+    """Why the sender is not verified (no lookups were made); empty for a verified customer."""
+    recipient: str | None = None
     superseded: bool = False
 
 
@@ -131,9 +137,16 @@ class Pipeline:
         return await self._answer(message, gate, outcome)
 
     def _superseded(self, message: Message, thread: dict[str, Any]) -> bool:
-        """Several unread customer messages in one thread get one draft, answering the latest."""
+        """Several unread messages in one thread from the *same* sender get one draft, answering the latest; two
+        customers writing in one thread each get their own."""
+        mine = default_recipient(message.headers)
+        if mine is None:
+            return False
         for other in thread.get("messages", []):
             if other["id"] == message.id or other.get("from_me") or not other.get("unread"):
+                continue
+            theirs = default_recipient(Headers.model_validate(other.get("headers", {})))
+            if theirs is None or theirs.email != mine.email:
                 continue
             if datetime.fromisoformat(other["received_at"]) > message.received_at:
                 return True
@@ -210,6 +223,7 @@ class Pipeline:
         body = gate.body or message.new_text
         started = time.perf_counter()
         decision, engine = await self.route(message.headers.subject, body, message.id)
+        decision = checked_decision(decision, f"{message.headers.subject}\n{body}", self.config.tone.fallback_language)
         await self._timed(message.id, "router", started)
         await self.ledger.record_route(
             message.id,
@@ -220,12 +234,14 @@ class Pipeline:
             engine="offline" if engine == "offline" else "llm",
         )
         outcome.category, outcome.language, outcome.engine = decision.category, decision.language, engine
+        outcome.review, outcome.recipient = list(gate.review), gate.recipient
+        verified = gate.customer_email is not None
         handover = bool(decision.handover) or decision.confidence < self.config.engine.min_confidence
-        allowed = self.config.categories[decision.category].tools
+        allowed = self.config.categories[decision.category].tools if verified else ()
         tools = BoundTools(self.servers.shopify, gate.customer_email, (*allowed, "escalate_ticket"))
         started = time.perf_counter()
         ticket_id = None
-        if handover or decision.category in ("TechnicalIssues", "CustomerComplaintsSatisfaction"):
+        if verified and (handover or decision.category in ("TechnicalIssues", "CustomerComplaintsSatisfaction")):
             reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
             ticket = await tools.call(
                 "escalate_ticket",
@@ -239,10 +255,12 @@ class Pipeline:
             )
             ticket_id = str(ticket.get("id"))
             outcome.escalated = True
-        customer_name = gate.customer_name or (message.headers.from_.name if message.headers.from_ else None)
-        text, outcome.engine = await self._reply_text(
-            tools, decision, message, body, customer_name=customer_name, handover=handover, ticket_id=ticket_id
-        )
+        if verified:
+            text, outcome.engine = await self._reply_text(
+                tools, decision, message, body, customer_name=gate.customer_name, handover=handover, ticket_id=ticket_id
+            )
+        else:  # an unverified sender gets no lookups and no model: a holding reply, and a person reviews it
+            text, outcome.engine = self._no_data_reply(decision, gate.customer_name), "offline"
         for call in tools.calls:
             await self.ledger.add_tool_call(message.id, self.worker, call.tool, error=call.error)
         outcome.tools = [c.tool for c in tools.calls]
@@ -251,14 +269,28 @@ class Pipeline:
             text,
             evidence=tools.evidence,
             shop_domains=self.config.shop.domains,
-            recipient=gate.customer_email or "",
+            recipient=gate.recipient or "",
             customer_text=f"{message.headers.subject}\n{body}",
+            shop_text=self.config.tone.signature,
         )
-        outcome.flagged = list(guarded.removed)
+        text = guarded.text
+        if guarded.flagged:  # never a patched draft: a reply with no data, and a person looks at what was stopped
+            outcome.flagged = list(guarded.removed)
+            text = self._no_data_reply(decision, gate.customer_name)
+            await self.ledger.record_decision(
+                message.id, self.worker, verdict=Verdict.PROCESS, reason=f"review:guard ({', '.join(guarded.removed)})"
+            )
+        quote = self._may_quote(message, gate, tools)
         started = time.perf_counter()
         draft = await self.servers.gmail.call(
             "create_reply_draft",
-            {"message_id": message.id, "body_text": guarded.text, "note": self._note(outcome, guarded.removed)},
+            {
+                "message_id": message.id,
+                "body_text": text,
+                "note": self._note(outcome, guarded.removed),
+                "to": gate.recipient,
+                "quote": quote,
+            },
         )
         self._stage("draft-created", message.id)  # the draft exists but the ledger does not know yet
         await self.ledger.record_draft(
@@ -273,10 +305,51 @@ class Pipeline:
         labels = [self.config.labels.processed]
         if outcome.escalated:
             labels.append(self.config.labels.escalated)
-        if guarded.flagged:
+        if guarded.flagged or not verified:
             labels.append(REVIEW_LABEL)
         await self._label(message.id, labels, mark_read=True)
         self._stage("labelled", message.id)
         await self.ledger.finish(message.id, self.worker, state="done")
         self._stage("finished", message.id)
         return outcome
+
+    def _no_data_reply(self, decision: RouterDecision, customer_name: str | None) -> str:
+        """The holding reply in the customer's language: no order, no link, nothing looked up."""
+        facts = ReplyFacts(customer_name=customer_name, handover=True)
+        return render_reply(decision.category, decision.language, facts, tone=self.tone)
+
+    def _may_quote(self, message: Message, gate: GateDecision, tools: BoundTools) -> bool:
+        """Quote the message only to its verified author, and only when it holds no link and no address but theirs
+        (the quote is attacker-controlled text, so it meets the same bar as the reply)."""
+        author = message.headers.from_
+        if author is None or gate.customer_email != author.email or len(message.headers.from_all) > 1:
+            return False
+        quoted = message.new_text[:4000]
+        check = guard_draft(
+            quoted,
+            evidence=tools.evidence,
+            shop_domains=self.config.shop.domains,
+            recipient=gate.recipient or "",
+            customer_text=quoted,
+        )
+        stopped = [item for item in check.removed if item.startswith(("link", "email"))]
+        return not stopped and visible_text(quoted) == quoted.replace("\r", "")
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2}(?:[-_][a-z0-9]{2,8})*$", re.IGNORECASE)
+
+
+def checked_decision(decision: RouterDecision, text: str, fallback_language: str) -> RouterDecision:
+    """The router's fields are model output: a language must be an ISO 639-1 code, and an order number is kept
+    only when the customer's text contains it (a model cannot point the lookups at an order nobody mentioned)."""
+    language = decision.language.strip()
+    language = language[:2].lower() if _LANGUAGE.match(language) else fallback_language
+    number = decision.order_number
+    if number is not None:
+        digits = "".join(c for c in number if c.isdigit())
+        visible = visible_text(text)
+        if not digits or not re.search(rf"(?<!\d){digits}(?!\d)", visible):
+            number = None
+    if language == decision.language and number == decision.order_number:
+        return decision
+    return decision.model_copy(update={"language": language, "order_number": number})

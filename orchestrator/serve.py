@@ -22,22 +22,31 @@ from orchestrator.daemon import Daemon
 from orchestrator.ledger_schema import LedgerError
 from orchestrator.metrics import Metrics
 from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
+from shopify_mcp.errors import ConfigError as LimitsError
+from shopify_mcp.transport import HttpLimits, add_http_flags, http_limits, uvicorn_config
 
 logger = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 SECRET_ENV = "SUPPORT_AGENT_SECRET"
+FORWARDED_ENV = "SUPPORT_AGENT_FORWARDED_ALLOW_IPS"
 CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
 """`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
 
 
 class ServeSettings(BaseSettings):
-    """The API secret callers send as X-Secret: SUPPORT_AGENT_SECRET (or `.env`); `read_secret` renames it."""
+    """`serve`'s settings from the environment (or `.env`); `read_settings` reads them, renaming the secret's."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     secret: SecretStr | None = Field(default=None, validation_alias=SECRET_ENV)
+    """The API secret callers send as X-Secret."""
+    forwarded_allow_ips: str | None = Field(default=None, validation_alias=FORWARDED_ENV)
+    """Reverse proxies whose X-Forwarded-For/-Proto are believed (`--forwarded-allow-ips` overrides it)."""
+
+    def secret_value(self) -> str | None:
+        return self.secret.get_secret_value() if self.secret is not None else None
 
 
 class StartupError(Exception):
@@ -102,6 +111,7 @@ async def serve(
     insecure: bool,
     with_worker: bool,
     interval: float | None = None,
+    limits: HttpLimits | None = None,
     stop: anyio.Event | None = None,
     on_ready: Callable[[str], None] | None = None,
     err: TextIO = sys.stderr,
@@ -110,6 +120,7 @@ async def serve(
 
     Returns the exit code: 0 after a clean stop, 2 (one line on `err`) when refusing to start, 130 when a second
     signal cut the worker's drain short. `on_ready` gets the base URL once the port is bound (tests use port 0).
+    `limits`: proxies believed, timeouts and the concurrency limit (default `HttpLimits()`: no proxy believed).
     """
     try:
         check_secret(secret, insecure=insecure, host=host)
@@ -120,6 +131,7 @@ async def serve(
     poll_interval = config.daemon.poll_interval if interval is None else interval
     stop = stop or anyio.Event()
     force = anyio.Event()
+    limits = limits or HttpLimits()
     health = HealthState(worker_expected=with_worker, poll_interval=poll_interval)
     metrics = Metrics()
     failures: list[str] = []
@@ -136,7 +148,9 @@ async def serve(
                 llm=daemon.pipeline.llm,
                 health_state=health,
             )
-            server = SignallessServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+            server = SignallessServer(
+                uvicorn_config(app, host=host, port=port, limits=limits, log_level="warning", lifespan="off")
+            )
 
             async def after_message(message_id: str) -> None:
                 entry = await daemon.ledger.get(message_id)
@@ -180,9 +194,11 @@ async def serve(
                 sock = server.servers[0].sockets[0]
                 bound_host, bound_port = sock.getsockname()[:2]
                 url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}"
+                proxies = limits.forwarded_allow_ips
                 err.write(
                     f"support-agent serve: listening on {url}"
-                    f"{' with the inbox worker' if with_worker else ''}; Ctrl-C or SIGTERM to stop.\n"
+                    f"{' with the inbox worker' if with_worker else ''}"
+                    f"{f', believing X-Forwarded-For from {proxies}' if proxies else ''}; Ctrl-C or SIGTERM to stop.\n"
                 )
                 err.flush()
                 if on_ready is not None:
@@ -232,24 +248,29 @@ def add_serve_parser(
         action="store_true",
         help="serve without a secret; allowed only on a loopback host, for local testing",
     )
+    add_http_flags(serve_parser, forwarded_env=FORWARDED_ENV)
     return serve_parser
 
 
-def read_secret(name: str = SECRET_ENV) -> str | None:
-    """The secret from the environment variable `name` (SUPPORT_AGENT_SECRET unless --secret-env) or `.env`."""
-    model = create_model(
-        "SecretSettings",
+def read_settings(secret_env: str = SECRET_ENV) -> ServeSettings:
+    """The settings from the environment or `.env`, the secret from `secret_env` (SUPPORT_AGENT_SECRET unless
+    --secret-env names another variable)."""
+    if secret_env == SECRET_ENV:
+        return ServeSettings()
+    renamed = create_model(
+        "RenamedServeSettings",
         __base__=ServeSettings,
-        secret=(SecretStr | None, Field(default=None, validation_alias=name)),
+        secret=(SecretStr | None, Field(default=None, validation_alias=secret_env)),
     )
-    value = getattr(model(), "secret", None)
-    return value.get_secret_value() if isinstance(value, SecretStr) else None
+    return renamed()
 
 
 def run_serve(args: argparse.Namespace, secrets: Secrets, config: AgentConfig, err: TextIO = sys.stderr) -> int:
     """Run `serve` from parsed flags (see `add_serve_parser`): the exit code, as `run_command` returns it."""
     try:
-        secret = read_secret(args.secret_env)
+        settings = read_settings(args.secret_env)
+        limits = http_limits(args, settings.forwarded_allow_ips)
+        secret = settings.secret_value()
         return anyio.run(
             lambda: serve(
                 secrets,
@@ -260,13 +281,14 @@ def run_serve(args: argparse.Namespace, secrets: Secrets, config: AgentConfig, e
                 insecure=args.insecure_no_secret,
                 with_worker=args.with_worker,
                 interval=args.interval,
+                limits=limits,
                 err=err,
             )
         )
     except ValidationError as exc:
         err.write(f"support-agent serve: invalid setting: {exc.errors()[0]['msg']}\n")
         return EXIT_CONFIG
-    except (ConfigError, LedgerError) as exc:
+    except (ConfigError, LedgerError, LimitsError) as exc:
         err.write(f"support-agent serve: {exc}\n")
         return EXIT_CONFIG
     except KeyboardInterrupt:

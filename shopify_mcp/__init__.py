@@ -5,21 +5,30 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 import anyio
 
 from shopify_mcp.config import ShopifySettings, load_settings
 from shopify_mcp.errors import ConfigError
-from shopify_mcp.transport import Transport
+from shopify_mcp.transport import HttpLimits, Transport, add_http_flags, http_limits
 
-__all__ = ["main", "serve"]
+__all__ = ["OneLineErrorParser", "main", "serve"]
 __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
+FORWARDED_ENV = "SHOPIFY_MCP_FORWARDED_ALLOW_IPS"
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (argparse's usage block runs to many lines)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="shopify-mcp",
         description="MCP server for Shopify customer support. With no SHOPIFY_STORE set it serves the sandbox store.",
     )
@@ -29,11 +38,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_http_flags(parser, forwarded_env=FORWARDED_ENV)
     return parser.parse_args(argv)
 
 
-async def serve(settings: ShopifySettings, transport: Transport, host: str, port: int, log_level: str) -> None:
-    """Open the services and run the server on the chosen transport until it is stopped."""
+async def serve(
+    settings: ShopifySettings,
+    transport: Transport,
+    host: str,
+    port: int,
+    log_level: str,
+    limits: HttpLimits | None = None,
+) -> None:
+    """Open the services and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
     from shopify_mcp.context import open_context
     from shopify_mcp.server import create_server
     from shopify_mcp.transport import run_server
@@ -49,6 +66,7 @@ async def serve(settings: ShopifySettings, transport: Transport, host: str, port
             log_level=log_level,
             bearer_token=token,
             allowed_hosts=settings.mcp_allowed_hosts,
+            limits=limits,
         )
 
 
@@ -59,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         settings = load_settings()
-        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level)
+        limits = http_limits(args, settings.mcp_forwarded_allow_ips)
+        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level, limits)
     except ConfigError as exc:
         print(f"shopify-mcp: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -90,6 +90,9 @@ class ShopifySettings(BaseSettings):
     """Required on every HTTP request when set; mandatory when binding a non-loopback address."""
     mcp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Extra Host header values accepted over HTTP (e.g. your reverse proxy's public name)."""
+    mcp_forwarded_allow_ips: str | None = None
+    """Reverse proxies (comma-separated addresses or networks, `*`: any) whose X-Forwarded-For/-Proto are believed
+    over HTTP; unset: nobody's. `--forwarded-allow-ips` overrides it."""
 
     @field_validator("metafield_keys", "vip_tags", "mcp_allowed_hosts", mode="before")
     @classmethod

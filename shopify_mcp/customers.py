@@ -7,9 +7,10 @@ from typing import Any
 
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import NotFoundError
-from shopify_mcp.inputs import normalise_email, same_email
+from shopify_mcp.inputs import normalise_customer_email
 from shopify_mcp.models import CustomerProfile, OrderRef
 from shopify_mcp.orders import money
+from support_core.addresses import same_address
 
 NOT_FOUND = "No customer account was found for this email address (guest checkouts may have no profile)."
 
@@ -29,11 +30,12 @@ class CustomerLookup:
         self._vip_min_spend = Decimal(str(vip_min_spend))
 
     async def profile(self, customer_email: str) -> CustomerProfile:
-        email = normalise_email(customer_email)
+        """The profile of the customer whose default address is `customer_email` (`support_core` normal form)."""
+        email = normalise_customer_email(customer_email)
         data = await self._client.execute("CustomerProfile", {"email": email})
         node = data.get("customerByIdentifier")
         owner = ((node or {}).get("defaultEmailAddress") or {}).get("emailAddress")
-        if not node or not same_email(owner, email):
+        if not node or not same_address(owner, email):
             raise NotFoundError(NOT_FOUND)
         spend = money(node["amountSpent"])
         reasons = [f"tagged {tag}" for tag in node.get("tags") or [] if tag.casefold() in self._vip_tags]

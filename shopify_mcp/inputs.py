@@ -1,32 +1,53 @@
-"""Validation and normalisation of tool arguments, and safe quoting of values inside Shopify search queries."""
+"""Validation and normalisation of tool arguments, and safe quoting of values inside Shopify search queries.
+
+Email addresses are never normalised here: `normalise_customer_email` hands them to `support_core.addresses`, the
+one normalisation every package shares, and only turns its `AddressError` into an `InvalidInputError`.
+"""
 
 from __future__ import annotations
 
 import re
 
-from shopify_mcp.errors import InvalidInputError
+from email_validator import EmailNotValidError, validate_email
 
-_EMAIL = re.compile(r"^[^@\s\"'\\<>(),;:\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+from shopify_mcp.errors import InvalidInputError
+from support_core.addresses import AddressError, normalise_address
+
 _ORDER = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9-]{0,31})$")
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9-]{0,254}$")
 _CODE = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
 
 
-def normalise_email(value: str) -> str:
-    """Lower-cased, stripped email; `InvalidInputError` when it is not one address."""
-    email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+def normalise_customer_email(value: str) -> str:
+    """The one comparison form of a customer's address (`support_core.addresses.normalise_address`: email-validator
+    syntax, IDNA, ASCII-only lower-casing, confusables such as the Kelvin sign rejected), or `InvalidInputError`
+    naming `customer_email` and the reason. Used by every order, customer and ticket tool of this package."""
+    try:
+        return normalise_address(value)
+    except AddressError as exc:
+        reason = str(exc).rstrip(".")
         raise InvalidInputError(
-            "customer_email must be one email address such as maria@example.com (no name, no brackets)."
+            f"customer_email must be one email address such as maria@example.com (no name, no brackets): {reason}."
+        ) from None
+
+
+def email_filter(email: str) -> str:
+    """The Shopify search filter for records placed with `email` (a `normalise_customer_email` result).
+
+    An internationalised domain may be stored in either form (`bücher.example` or `xn--bcher-kva.example`) and
+    Shopify's `email:` filter compares text, so both forms are asked for, grouped: `(email:"a" OR email:"b")`.
+    """
+    forms = [email]
+    try:
+        checked = validate_email(
+            email, check_deliverability=False, allow_smtputf8=True, allow_quoted_local=True, globally_deliverable=False
         )
-    return email
-
-
-def same_email(a: str | None, b: str | None) -> bool:
-    """Ownership comparison: case and surrounding space ignored, nothing else."""
-    if not a or not b:
-        return False
-    return a.strip().casefold() == b.strip().casefold()
+    except EmailNotValidError:  # cannot happen for a normalised address; the Unicode form alone is still right
+        checked = None
+    if checked is not None and checked.ascii_domain != checked.domain:
+        forms.append(f"{email.rpartition('@')[0]}@{checked.ascii_domain}")
+    clauses = [f"email:{search_value(form)}" for form in forms]
+    return clauses[0] if len(clauses) == 1 else f"({' OR '.join(clauses)})"
 
 
 def normalise_order_number(value: str | int) -> str:

@@ -1,4 +1,10 @@
-"""Order lookups with ownership checked in code: an order is shown only to the email that placed it."""
+"""Order lookups with ownership checked in code: an order is shown only to the email that placed it.
+
+Addresses are compared in `support_core`'s one normal form (`same_address`), never by case folding. A lookup by
+number asks Shopify for the number AND the customer's email in one query, so an order that exists but belongs to
+someone else and an order that does not exist cost the same single request and give the same answer (no timing
+or wording oracle); the result's owner is still checked here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
-from shopify_mcp.inputs import normalise_email, normalise_order_number, same_email, search_value
+from shopify_mcp.inputs import email_filter, normalise_customer_email, normalise_order_number, search_value
 from shopify_mcp.models import (
     CustomerOrders,
     LineItem,
@@ -22,6 +28,7 @@ from shopify_mcp.models import (
     ShipmentItem,
     Tracking,
 )
+from support_core.addresses import same_address
 
 NOT_FOUND = (
     "No order {number} was found for this customer's email address. Ask the customer to check the number on "
@@ -52,7 +59,8 @@ def order_owner_emails(node: dict[str, Any]) -> list[str]:
 
 
 def owned_by(node: dict[str, Any], email: str | None) -> bool:
-    return any(same_email(owner, email) for owner in order_owner_emails(node))
+    """True when `email` is one of the order's owners, compared with `support_core.addresses.same_address`."""
+    return any(same_address(owner, email) for owner in order_owner_emails(node))
 
 
 def _tracking(entries: Iterable[dict[str, Any]]) -> list[Tracking]:
@@ -186,12 +194,23 @@ class OrderLookup:
                     "customer_email is required: orders are only shown to the email that owns them."
                 )
             return None
-        return normalise_email(email)
+        return normalise_customer_email(email)
+
+    def _order_query(self, number: str, email: str | None) -> str:
+        """`name:"#1001" AND email:"maria@example.com"` when ownership is verified; by name only in merchant mode."""
+        by_name = f"name:{search_value(number)}"
+        if not self._verify or email is None:
+            return by_name
+        return f"{by_name} AND {email_filter(email)}"
 
     async def lookup(self, order_number: str | int, customer_email: str | None) -> OrderDetails:
+        """One order by number, shown only to an owner. With ownership verified, Shopify is asked for the number
+        and the email together, so "not yours" and "does not exist" are the same one request and the same
+        `NotFoundError`; the owner of whatever comes back is checked again in code. Shopify's `email:` filter reads
+        the order's contact email, so that is the address that owns an order here."""
         number = normalise_order_number(order_number)
         email = self._email(customer_email)
-        data = await self._client.execute("OrderByName", {"query": f"name:{search_value(number)}"})
+        data = await self._client.execute("OrderByName", {"query": self._order_query(number, email)})
         for node in data["orders"]["nodes"]:
             if str(node.get("name", "")).casefold() != number.casefold():
                 continue
@@ -200,10 +219,11 @@ class OrderLookup:
         raise NotFoundError(NOT_FOUND.format(number=number))
 
     async def list_for_customer(self, customer_email: str, limit: int = 5) -> CustomerOrders:
-        email = normalise_email(customer_email)
+        """The newest orders placed with `customer_email` (searched by email, each result's owner checked in code)."""
+        email = normalise_customer_email(customer_email)
         if not 1 <= limit <= 10:
             raise InvalidInputError("limit must be between 1 and 10.")
-        data = await self._client.execute("OrdersByEmail", {"query": f"email:{search_value(email)}", "first": limit})
+        data = await self._client.execute("OrdersByEmail", {"query": email_filter(email), "first": limit})
         orders = [
             OrderSummary(
                 order_number=node["name"],

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from shopify_mcp.context import ShopifyContext
 from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError
+from shopify_mcp.inputs import normalise_customer_email
 from shopify_mcp.models import (
     CustomerOrders,
     CustomerProfile,
@@ -25,7 +26,7 @@ from shopify_mcp.models import (
     ProductSearch,
     Promotions,
 )
-from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketList, TicketRequest
+from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
 
 INSTRUCTIONS = """\
 Read-only access to a Shopify store for customer support, plus ticket escalation to a human.
@@ -185,7 +186,13 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
     @server.tool(name="escalate_ticket", title="Escalate to a human", annotations=ESCALATE)
     async def escalate_ticket(
         category: Annotated[
-            str, Field(description="Support category, e.g. 'ShippingDelivery' or 'PaymentBilling'.", max_length=64)
+            TicketCategory,
+            Field(
+                description="Support category: one of the nine (OrderPlacementStatus, ShippingDelivery, "
+                "ReturnsCancellationsExchanges, PaymentBilling, ProductInfoAvailability, TechnicalIssues, "
+                "PromotionsDiscountsPricing, CustomerComplaintsSatisfaction, AccountProfileOther), InternalAlert "
+                "for partner or internal mail, or Other."
+            ),
         ],
         customer_email: Email,
         summary: Annotated[
@@ -197,12 +204,14 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
     ) -> Ticket:
         """Open a ticket for a human colleague. Use it when the customer asks for a person, is angry or
         threatens legal action, reports fraud or a payment problem you cannot verify, or when the tools cannot
-        answer. Tell the customer a colleague will follow up; do not promise refunds or dates.
+        answer. `category` is one of the listed values (the support category of the message; InternalAlert for
+        partner or internal mail; Other when none fits); anything else is refused. A malformed customer_email is
+        refused with the reason. Tell the customer a colleague will follow up; do not promise refunds or dates.
         """
         with tool_errors():
             request = TicketRequest(
                 category=category,
-                customer_email=customer_email,
+                customer_email=normalise_customer_email(customer_email),
                 summary=summary,
                 priority=priority,
                 order_number=order_number,
@@ -214,12 +223,25 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
     @server.tool(name="list_tickets", title="List escalation tickets", annotations=READ_ONLY)
     async def list_tickets(
         status: Annotated[str | None, Field(description="'open' or 'closed'; all when omitted.")] = None,
-        customer_email: Annotated[str | None, Field(description="Only tickets of this customer.")] = None,
+        customer_email: Annotated[
+            str | None,
+            Field(
+                description="Only tickets of this customer. Required unless the server runs in merchant mode "
+                "(SHOPIFY_VERIFY_CUSTOMER_EMAIL=false)."
+            ),
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=500, description="Newest first.")] = 50,
     ) -> TicketList:
-        """Tickets stored by the local ticket sink, newest first. When tickets go to a webhook or Zendesk, look
-        them up there instead (this tool then explains where they went).
+        """Tickets stored by the local ticket sink, newest first. Pass the email of the customer you are helping:
+        only their tickets are listed, and the email is required (an error says so) while customer ownership is
+        checked; in merchant mode it may be omitted to list every ticket. When tickets go to a webhook or Zendesk,
+        look them up there instead (this tool then explains where they went).
         """
+        if verify and not (customer_email and customer_email.strip()):
+            raise ToolError(
+                "customer_email is required: tickets are only listed for the customer they belong to. Pass the "
+                "email of the customer you are helping."
+            )
         if not isinstance(ctx.tickets, LocalTicketSink):
             raise ToolError(
                 f"Tickets are sent to {ctx.settings.ticket_sink}, not stored locally: list them in that system."

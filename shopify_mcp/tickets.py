@@ -1,4 +1,9 @@
-"""Escalation ticket sinks: a local SQLite file (listable), a signed webhook, or the Zendesk Tickets API."""
+"""Escalation ticket sinks: a local SQLite file (listable), a signed webhook, or the Zendesk Tickets API.
+
+Customer addresses are in `support_core`'s normal form (`TicketRequest` normalises them; the local sink's email
+filter uses the same form). A ticket's customer address is unverified (it is whatever the mail's From said), so
+the Zendesk sink never makes it the requester, who Zendesk would email: it goes into a private comment instead.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,17 @@ from httpx import AsyncClient
 from shopify_mcp.backoff import Backoff, parse_retry_after
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
-from shopify_mcp.models import Priority, SinkName, Ticket, TicketList, TicketRequest, TicketStatus
+from shopify_mcp.inputs import normalise_customer_email
+from shopify_mcp.models import (
+    TICKET_CATEGORIES,
+    Priority,
+    SinkName,
+    Ticket,
+    TicketCategory,
+    TicketList,
+    TicketRequest,
+    TicketStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +50,7 @@ __all__ = [
     "LocalTicketSink",
     "Priority",
     "Ticket",
+    "TicketCategory",
     "TicketList",
     "TicketRequest",
     "TicketSink",
@@ -46,7 +62,9 @@ __all__ = [
     "verify_webhook_signature",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first table. 2: `category` is one of `TICKET_CATEGORIES`; older free-text categories become `Other`
+(the old text is kept at the start of the summary, `[damaged] ...`)."""
 
 
 def new_ticket_id() -> str:
@@ -78,6 +96,10 @@ _SCHEMA = (
     "priority TEXT NOT NULL, order_number TEXT, source TEXT)",
     "CREATE INDEX IF NOT EXISTS tickets_by_email ON tickets (customer_email, seq)",
 )
+_TO_VERSION_2 = (
+    "UPDATE tickets SET summary = substr('[' || category || '] ' || summary, 1, 4000), category = 'Other' "
+    f"WHERE category NOT IN ({', '.join('?' * len(TICKET_CATEGORIES))})"
+)
 _COLUMNS = ("created_at", "status", *TicketRequest.model_fields)
 
 
@@ -97,11 +119,12 @@ class LocalTicketSink(TicketSink):
         return ticket
 
     async def list(self, status: str | None = None, limit: int = 50, email: str | None = None) -> TicketList:
-        """Tickets newest first, optionally only one status ('open'/'closed') or one customer's email."""
+        """Tickets newest first, optionally only one status ('open'/'closed') or one customer's email (compared in
+        `support_core`'s normal form, as stored; a malformed one is an `InvalidInputError`)."""
         if status not in (None, "open", "closed"):
             raise InvalidInputError(f"Unknown ticket status {status!r}: use 'open', 'closed' or nothing for all")
         limit = max(1, min(500, limit))
-        email = email.strip().lower() if email else None
+        email = normalise_customer_email(email) if email and email.strip() else None
         return await anyio.to_thread.run_sync(self._select, status, limit, email)
 
     def _insert(self, request: TicketRequest) -> Ticket:
@@ -153,6 +176,7 @@ class LocalTicketSink(TicketSink):
                 if version < SCHEMA_VERSION:
                     for statement in _SCHEMA:
                         conn.execute(statement)
+                    conn.execute(_TO_VERSION_2, TICKET_CATEGORIES)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             self._ready = True
@@ -330,7 +354,11 @@ def _zendesk_problem(response: httpx.Response) -> str:
 
 
 class ZendeskTicketSink(_RemoteTicketSink):
-    """Creates each ticket in Zendesk through the Tickets API, authenticated with an agent's API token."""
+    """Creates each ticket in Zendesk through the Tickets API, authenticated with an agent's API token.
+
+    The ticket's only comment is private (`public: false`) and the customer's unverified address is never the
+    requester (Zendesk would email it); the address is written in that private comment. See `_send`.
+    """
 
     sink = "zendesk"
 
@@ -354,14 +382,19 @@ class ZendeskTicketSink(_RemoteTicketSink):
         if len(first_line) > 120:
             first_line = first_line[:119].rstrip() + "…"
         name = ticket.customer_name or ticket.customer_email.partition("@")[0]
-        lines = [ticket.summary, "", f"Customer: {name} <{ticket.customer_email}>"]
+        lines = [ticket.summary, "", f"Customer (address not verified): {name} <{ticket.customer_email}>"]
         lines += [f"Order: {ticket.order_number}"] if ticket.order_number else []
         lines += [f"Source: {ticket.source}"] if ticket.source else []
+        # No `requester`: Zendesk emails a ticket's requester (receipt, every public reply), and this address is only
+        # what a message's From header claimed. Anyone can forge a From, so making it the requester would mail our
+        # colleagues' answers, order details included, to whoever forged it. The ticket is requested by the API
+        # user (the agent whose token this is); the customer's address is in the comment, which is private
+        # (`public: false`, an internal note) so nothing about the case is sent to anybody. A person checks the
+        # sender and replies from the mailbox, or adds the verified customer as requester by hand.
         body = {
             "subject": f"[{ticket.category}] {first_line}",
-            "comment": {"body": "\n".join([*lines, f"Support-agent ticket: {ticket.id}"])},
+            "comment": {"body": "\n".join([*lines, f"Support-agent ticket: {ticket.id}"]), "public": False},
             "priority": ticket.priority,
-            "requester": {"email": ticket.customer_email, "name": name},
             "tags": ["support-agent", re.sub(r"[^a-z0-9]+", "_", ticket.category.lower()).strip("_") or "other"],
         }
         url, json_body, headers = (

@@ -189,8 +189,8 @@ def _tokens(value: str, defects: list[str]) -> list[_Token]:
                     defects.append("'<' inside an angle-bracketed address")
                 tokens.append(_Token("angle", value[index + 1 : end]))
                 index = end + 1
-        elif char == ">":
-            defects.append("'>' without '<'")
+        elif char in ">)":
+            defects.append(f"{char!r} without its opening bracket")
             index += 1
         elif char in _SPECIALS:
             tokens.append(_Token("special", char, spaced))

@@ -19,7 +19,15 @@ from orchestrator.openai_emulator.app import (
     estimate_tokens,
 )
 from orchestrator.openai_emulator.faults import Fault, FaultPlan
-from orchestrator.openai_emulator.scripts import DefaultScript, EchoScript, HostileScript, Script, in_order, route
+from orchestrator.openai_emulator.scripts import (
+    DefaultScript,
+    EchoScript,
+    HostileScript,
+    Script,
+    SmugglerScript,
+    in_order,
+    route,
+)
 from orchestrator.openai_emulator.server import serve_emulator
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "RequestRecord",
     "Script",
     "ScriptedCall",
+    "SmugglerScript",
     "estimate_tokens",
     "in_order",
     "malformed_json",

@@ -11,9 +11,12 @@ import pytest
 
 from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value, reply_subject, sanitise_html
 from gmail_mcp.errors import InvalidInputError
+from gmail_mcp.mailbox import reply_recipient
+from gmail_mcp.mime import parse_message
 from gmail_mcp.models import Address, Headers
 
 OWN = "support@aurora-activewear.example"
+JOSE = Address(name="José Núñez", email="j.nunez@example.org")
 
 
 def original(**changes: object) -> Headers:
@@ -39,7 +42,7 @@ def bodies(message: Message) -> dict[str, str]:
 
 
 def test_threading_headers_come_from_the_rfc_message_ids() -> None:
-    reply = compose_reply(original(), own_address=OWN, body_text="Hola José")
+    reply = compose_reply(original(), own_address=OWN, to=JOSE, body_text="Hola José")
     message = parsed(reply.raw)
     assert message["In-Reply-To"] == "<c@example.org>"
     assert message["References"].split() == ["<a@example.org>", "<b@aurora-activewear.example>", "<c@example.org>"]
@@ -65,18 +68,57 @@ def test_exactly_one_re_prefix(subject: str, expected: str) -> None:
 
 def test_recipient_is_reply_to_then_from_never_the_mailbox() -> None:
     form = original(**{"from": Address(email="mailer@shopify.com"), "reply_to": [Address(email="ana@example.com")]})
-    assert [a.email for a in compose_reply(form, own_address=OWN, body_text="x").to] == ["ana@example.com"]
-    plain = compose_reply(original(), own_address=OWN, body_text="x")
-    assert parsed(plain.raw)["To"].addresses[0].addr_spec == "j.nunez@example.org"
+    assert reply_recipient(form, OWN, None).email == "ana@example.com"
+    assert reply_recipient(original(), OWN, None).email == "j.nunez@example.org"
     ours = original(**{"from": Address(email=OWN), "to": [Address(email="maria.garcia@example.com")]})
-    assert [a.email for a in compose_reply(ours, own_address=OWN, body_text="x").to] == ["maria.garcia@example.com"]
+    assert reply_recipient(ours, OWN, None).email == "maria.garcia@example.com"
     nobody = original(**{"from": Address(email=OWN), "to": [Address(email=OWN)]})
     with pytest.raises(InvalidInputError):
-        compose_reply(nobody, own_address=OWN, body_text="x")
+        reply_recipient(nobody, OWN, None)
+
+
+def test_the_draft_has_exactly_one_recipient_and_no_cc_or_bcc() -> None:
+    message = parsed(compose_reply(original(), own_address=OWN, to=JOSE, body_text="x").raw)
+    assert [a.addr_spec for a in message["To"].addresses] == ["j.nunez@example.org"]
+    assert message["Cc"] is None and message["Bcc"] is None
+
+
+def test_an_explicit_recipient_must_be_one_of_the_senders() -> None:
+    two = original(reply_to=[Address(email="maria@example.com")])
+    assert reply_recipient(two, OWN, "J.Nunez@Example.org").email == "j.nunez@example.org"
+    assert reply_recipient(two, OWN, "maria@example.com").email == "maria@example.com"
+    with pytest.raises(InvalidInputError, match="sender addresses"):
+        reply_recipient(two, OWN, "mallory@evil.example")
+    with pytest.raises(InvalidInputError, match="to:"):
+        reply_recipient(two, OWN, "maria@example.com, mallory@evil.example")
+
+
+def test_ambiguous_senders_need_an_explicit_recipient() -> None:
+    ambiguous = original(
+        reply_to=[Address(email="maria@example.com"), Address(email="mallory@evil.example")],
+        sender_problems=["Reply-To: 2 addresses"],
+    )
+    with pytest.raises(InvalidInputError, match="ambiguous"):
+        reply_recipient(ambiguous, OWN, None)
+    assert reply_recipient(ambiguous, OWN, "j.nunez@example.org").email == "j.nunez@example.org"
+
+
+def test_an_internationalised_local_part_makes_an_smtputf8_message() -> None:
+    marilu = Address(name="Marilù", email="marilù.gioffré@esempio-università.it")
+    raw = compose_reply(original(**{"from": marilu}), own_address=OWN, to=marilu, body_text="x").raw
+    assert 'To: "Marilù" <marilù.gioffré@esempio-università.it>'.encode() in raw
+    assert parse_message(raw).headers.to == [marilu]
+
+
+def test_an_idn_domain_alone_is_written_in_ascii() -> None:
+    jose = Address(name="José", email="jose@esempio-università.it")
+    raw = compose_reply(original(**{"from": jose}), own_address=OWN, to=jose, body_text="x").raw
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()
+    assert parsed(raw)["To"].addresses[0].addr_spec == "jose@xn--esempio-universit-4ob.it"
 
 
 def test_non_ascii_display_names_are_encoded_and_decode_back() -> None:
-    raw = compose_reply(original(), own_address=OWN, own_name="Atención al cliente", body_text="x").raw
+    raw = compose_reply(original(), own_address=OWN, to=JOSE, own_name="Atención al cliente", body_text="x").raw
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii(), "headers must be 7-bit (RFC 2047 encoded words)"
     message = parsed(raw)
@@ -86,7 +128,7 @@ def test_non_ascii_display_names_are_encoded_and_decode_back() -> None:
 
 def test_text_and_escaped_html_alternatives() -> None:
     text = 'Your tracking: <script>alert(1)</script> & "more"\n\nSee https://x.example'
-    message = parsed(compose_reply(original(), own_address=OWN, body_text=text).raw)
+    message = parsed(compose_reply(original(), own_address=OWN, to=JOSE, body_text=text).raw)
     assert message.get_content_type() == "multipart/alternative"
     parts = bodies(message)
     assert parts["text/plain"].startswith(text)
@@ -99,19 +141,36 @@ def test_given_html_is_sanitised() -> None:
         '<a href="https://shop.example/t">track</a><img src=x onerror=y>'
     )
     clean = sanitise_html(html)
-    assert clean == '<p>Hi <b>there</b></p>evil()click<a href="https://shop.example/t">track</a>'
+    assert "<script" not in clean and "onclick" not in clean and "javascript" not in clean and "<img" not in clean
+    assert clean.startswith("<p>Hi <b>there</b></p>")
+    assert '<a href="https://shop.example/t" rel="noopener noreferrer nofollow">track</a>' in clean
+
+
+def test_sanitised_html_has_balanced_tags() -> None:
+    clean = sanitise_html("<b>bold <i>both</b> tail <blockquote>open")
+    assert clean.count("<b>") == clean.count("</b>") and clean.count("<i>") == clean.count("</i>")
+    assert clean.count("<blockquote>") == clean.count("</blockquote>")
+
+
+def test_a_display_name_that_looks_like_a_link_is_not_quoted_in_the_attribution() -> None:
+    tricky = Address(name="Visit www.evil.example now", email="j.nunez@example.org")
+    reply = compose_reply(original(**{"from": tricky}), own_address=OWN, to=tricky, body_text="x", quoted="Hola")
+    assert "evil" not in bodies(parsed(reply.raw))["text/plain"]
+    assert "j.nunez@example.org wrote:" in bodies(parsed(reply.raw))["text/plain"]
 
 
 def test_header_injection_is_impossible() -> None:
     evil = original(subject="Hi\r\nBcc: victim@example.com\x00", message_id="<c@example.org>\r\nBcc: x@y.z")
-    message = parsed(compose_reply(evil, own_address=OWN, body_text="x").raw)
+    message = parsed(compose_reply(evil, own_address=OWN, to=JOSE, body_text="x").raw)
     assert message["Bcc"] is None
     assert "\n" not in message["Subject"] and "\x00" not in message["Subject"]
     assert header_value("a\r\nb\tc\x00") == "a b c"
 
 
 def test_quote_of_the_original_is_included_and_escaped() -> None:
-    reply = compose_reply(original(), own_address=OWN, body_text="Gracias", quoted="¿Dónde está <b>mi</b> pedido?")
+    reply = compose_reply(
+        original(), own_address=OWN, to=JOSE, body_text="Gracias", quoted="¿Dónde está <b>mi</b> pedido?"
+    )
     parts = bodies(parsed(reply.raw))
     assert "> ¿Dónde está <b>mi</b> pedido?" in parts["text/plain"]
     assert "José Núñez wrote:" in parts["text/plain"]
@@ -120,11 +179,11 @@ def test_quote_of_the_original_is_included_and_escaped() -> None:
 
 def test_empty_body_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="body_text"):
-        compose_reply(original(), own_address=OWN, body_text=" \n ")
+        compose_reply(original(), own_address=OWN, to=JOSE, body_text=" \n ")
 
 
 def test_reviewer_note_is_a_sanitised_hidden_header() -> None:
-    reply = compose_reply(original(), own_address=OWN, body_text="x", note="engine=offline\r\nBcc: x@y.z")
+    reply = compose_reply(original(), own_address=OWN, to=JOSE, body_text="x", note="engine=offline\r\nBcc: x@y.z")
     message = parsed(reply.raw)
     assert message["X-Support-Agent-Note"] == "engine=offline Bcc: x@y.z" and message["Bcc"] is None
     assert "engine=offline" not in bodies(message)["text/plain"]

@@ -397,4 +397,4 @@ def test_hidden_second_from_header_is_seen() -> None:
     assert parsed.headers.subject == "Pay now"
     assert parsed.headers.from_ is not None
     assert parsed.headers.from_.email == "attacker@evil.example"
-    assert any("several From headers" in problem for problem in parsed.problems)
+    assert "From: the header appears 2 times" in parsed.headers.sender_problems

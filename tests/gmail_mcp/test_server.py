@@ -156,11 +156,42 @@ async def test_reply_draft_is_threaded_addressed_and_idempotent(setup: Setup) ->
     assert draft["subject"] == "Re: " + original["headers"]["subject"].removeprefix("Re: ")
     again = ok(await setup.client.call_tool("create_reply_draft", {**args, "body_text": "second attempt"}))
     assert again["created"] is False and again["message_id"] == draft["message_id"]
+    assert again["id"] == draft["id"], "the existing draft's id, not its message's (they differ on Gmail)"
+    if setup.kind == "gmail":
+        assert draft["id"] != draft["message_id"]
     drafts = ok(await setup.client.call_tool("list_drafts", {}))["drafts"]
     assert [d["message_id"] for d in drafts].count(draft["message_id"]) == 1 and len(drafts) == 1
     thread = ok(await setup.client.call_tool("get_thread", {"thread_id": original["thread_id"]}))
     in_thread = [m for m in thread["messages"] if "DRAFT" in m["labels"]]
     assert len(in_thread) == 1 and in_thread[0]["from_me"]
+
+
+async def test_the_draft_goes_to_one_sender_address_only(setup: Setup) -> None:
+    """`to` must be one of the message's own sender addresses: never a third party, and never two addresses."""
+    summary = await find(setup, "from:oliver.bennett@example.net")
+    base = {"message_id": summary["id"], "body_text": "Hi"}
+    for wrong in ("mallory@evil.example", "oliver.bennett@example.net, mallory@evil.example"):
+        result = await setup.client.call_tool("create_reply_draft", {**base, "to": wrong})
+        assert result.is_error, wrong
+    draft = ok(await setup.client.call_tool("create_reply_draft", {**base, "to": "Oliver.Bennett@Example.net"}))
+    assert [a["email"] for a in draft["to"]] == ["oliver.bennett@example.net"]
+
+
+async def test_ambiguous_sender_headers_need_an_explicit_recipient(setup: Setup) -> None:
+    raw = (
+        b"From: maria.garcia@example.com <mallory@evil.example>\r\nTo: support@aurora-activewear.example\r\n"
+        b"Subject: order\r\nMessage-ID: <ambiguous@evil.example>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n\r\nHi\r\n"
+    )
+    setup.deliver(raw)
+    summary = await find(setup, "rfc822msgid:<ambiguous@evil.example>")
+    message = ok(await setup.client.call_tool("get_message", {"message_id": summary["id"]}))
+    assert message["headers"]["from"]["email"] == "mallory@evil.example"
+    assert "From: the display name holds an address" in message["headers"]["sender_problems"]
+    refused = await setup.client.call_tool("create_reply_draft", {"message_id": summary["id"], "body_text": "Hi"})
+    assert refused.is_error and "ambiguous" in str(refused.content)
+    arguments = {"message_id": summary["id"], "body_text": "Hi", "to": "mallory@evil.example"}
+    draft = ok(await setup.client.call_tool("create_reply_draft", arguments))
+    assert [a["email"] for a in draft["to"]] == ["mallory@evil.example"]
 
 
 async def test_contact_form_reply_goes_to_the_customer(setup: Setup) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -62,6 +63,24 @@ async def test_streamable_http_on_a_maildir(tmp_path: Path) -> None:
         assert "create_reply_draft" in tools and not any("send" in t for t in tools)
 
 
+async def test_streamable_http_believes_no_forwarded_headers(tmp_path: Path) -> None:
+    """The shared transport serves gmail-mcp too: X-Forwarded-Proto from 127.0.0.1 changes nothing (uvicorn by
+    itself would believe it and redirect to https)."""
+    async with http_server("gmail_mcp", maildir_env(tmp_path)) as server, httpx.AsyncClient() as http:
+        redirect = await http.get(f"{server.url}/mcp/", headers={"X-Forwarded-Proto": "https"})
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == f"{server.url}/mcp"
+
+
+async def test_streamable_http_believes_the_proxies_it_is_told_to(tmp_path: Path) -> None:
+    """GMAIL_MCP_FORWARDED_ALLOW_IPS names the proxy (here 127.0.0.1): its X-Forwarded-Proto then counts."""
+    env = {**maildir_env(tmp_path), "GMAIL_MCP_FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    async with http_server("gmail_mcp", env) as server, httpx.AsyncClient() as http:
+        redirect = await http.get(f"{server.url}/mcp/", headers={"X-Forwarded-Proto": "https"})
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == f"{server.url.replace('http://', 'https://', 1)}/mcp"
+
+
 def test_missing_gmail_token_is_a_readable_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gmail_mcp"],
@@ -74,3 +93,29 @@ def test_missing_gmail_token_is_a_readable_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "gmail-mcp auth" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        (["--limit-concurrency", "abc"], {}, "argument --limit-concurrency: invalid int value: 'abc'"),
+        (["--forwarded-allow-ips", "10.0.0.1/8"], {}, "'10.0.0.1/8' is not an IP address or network"),
+        ([], {"GMAIL_MCP_FORWARDED_ALLOW_IPS": "proxy.internal"}, "'proxy.internal' is not an IP address"),
+    ],
+    ids=["not-a-number", "network-with-host-bits", "setting-not-an-address"],
+)
+def test_bad_http_limits_exit_with_one_line(
+    tmp_path: Path, flags: list[str], env: dict[str, str], expected: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gmail_mcp", "--transport", "streamable-http", "--port", "1", *flags],
+        env={**maildir_env(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("gmail-mcp: ") and expected in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr

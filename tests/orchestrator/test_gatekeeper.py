@@ -32,7 +32,7 @@ _ROW = re.compile(r"^\| `(\d\d-[^`/]+\.eml)` \|.*\| (PROCESS|IGNORE|INTERNAL_ALE
 
 
 def _message(raw: bytes, name: str = "m1") -> Message:
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, authserv_ids=frozenset({"mx.aurora-activewear.example"}))
     return Message(
         id=name,
         thread_id=name,
@@ -60,6 +60,7 @@ def mail(
     reply_to: str | None = None,
     labels: tuple[str, ...] = ("INBOX", "UNREAD"),
     dmarc: str | None = None,
+    auth: AuthResults | None = None,
     attachment: str | None = None,
     **headers: str,
 ) -> Message:
@@ -76,7 +77,7 @@ def mail(
             from_=_address(sender) if sender else None,
             reply_to=[_address(reply_to)] if reply_to else [],
             subject=subject,
-            authentication=AuthResults(dmarc=dmarc, dmarc_domain=domain if dmarc else None),
+            authentication=auth or AuthResults(dmarc=dmarc, dmarc_domain=domain if dmarc else None),
             **headers,
         ),
         text=body,
@@ -102,6 +103,8 @@ FORM = "Shopify <mailer@shopify.com>"
 PITCH = "Hi, I noticed a few problems with your store."
 PHISH = "phishing:dmarc"
 KIM = "Kim <kim@googlemail.com>"
+SHOPIFY = AuthResults(authserv_id="mx.example", trusted=True, dmarc="pass", dmarc_domain="shopify.com")
+SHOPIFY_DKIM = AuthResults(authserv_id="mx.example", trusted=True, dkim="pass", dkim_domains=["email.shopify.com"])
 CASES = [
     # (1) the mailbox itself
     Case("self-from-own-address", mail(f"Aurora <{OWN}>"), IGNORE, "self"),
@@ -130,7 +133,9 @@ CASES = [
     # (3) the Shopify contact form
     Case(
         "form-email-field-inline",
-        mail(FORM, f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nIs #1021 shipped?\nNote: gift", reply_to="x@example.org"),
+        mail(
+            FORM, f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nIs #1021 shipped?\nNote: gift", reply_to=ANA, auth=SHOPIFY
+        ),
         PROCESS,
         "form:contact",
         ANA,
@@ -138,20 +143,64 @@ CASES = [
         "Is #1021 shipped?\nNote: gift",
     ),
     Case(
+        "form-dkim-of-the-relay-domain",
+        mail(FORM, f"Name:\nAna Ruiz\n\nEmail:\n{ANA}\n\nMessage:\nHi", reply_to=ANA, auth=SHOPIFY_DKIM),
+        PROCESS,
+        "form:contact",
+        ANA,
+    ),
+    Case(
         "form-spanish-fields",
-        mail(FORM, "Nombre:\nLucía Gómez\n\nCorreo:\nlucia@example.es\n\nMensaje:\n¿Tenéis la talla M?"),
+        mail(
+            FORM,
+            "Nombre:\nLucía Gómez\n\nCorreo:\nlucia@example.es\n\nMensaje:\n¿Tenéis la talla M?",
+            reply_to="lucia@example.es",
+            auth=SHOPIFY,
+        ),
         PROCESS,
         "form:contact",
         "lucia@example.es",
         "Lucía Gómez",
         "¿Tenéis la talla M?",
     ),
+    # an unverified form gets a reply without customer data (customer_email None) and a review label
+    Case(
+        "form-email-field-differs-from-reply-to",
+        mail(
+            FORM, f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nIs #1021 shipped?", reply_to="x@example.org", auth=SHOPIFY
+        ),
+        PROCESS,
+        "review:form",
+    ),
+    Case(
+        "form-not-authenticated",
+        mail(FORM, f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nIs #1021 shipped?", reply_to=ANA),
+        PROCESS,
+        "review:form",
+    ),
+    Case(
+        "form-authenticated-as-someone-else",
+        mail(
+            FORM,
+            f"Email: {ANA}\nMessage:\nhi",
+            reply_to=ANA,
+            auth=SHOPIFY.model_copy(update={"dmarc_domain": "evil.example"}),
+        ),
+        PROCESS,
+        "review:form",
+    ),
+    Case(
+        "form-with-two-email-fields",
+        mail(FORM, f"Name: M\nEmail: {ANA}\nEmail: x@evil.example\nMessage:\nhi", reply_to=ANA, auth=SHOPIFY),
+        PROCESS,
+        "review:form",
+    ),
     Case(
         "form-reply-to-when-no-email-field",
-        mail(FORM, "Message:\nDo you ship to Norway?", reply_to="Ola Nordmann <ola@example.no>"),
+        mail(FORM, "Message:\nDo you ship to Norway?", reply_to="Ola Nordmann <ola@example.no>", auth=SHOPIFY),
         PROCESS,
-        "form:contact",
-        "ola@example.no",
+        "review:form",
+        None,
         "Ola Nordmann",
         "Do you ship to Norway?",
     ),
@@ -236,8 +285,16 @@ CASES = [
     # (7) customers and their address
     Case("customer-from", mail(), PROCESS, "customer", ANA, "Ana Ruiz"),
     Case("customer-reply-to", mail(reply_to="Ana <ana@example.net>"), PROCESS, "customer", "ana@example.net", "Ana"),
-    Case("reply-to-own-address-uses-from", mail(reply_to=OWN), PROCESS, "customer", ANA),
-    Case("reply-to-robot-uses-from", mail(reply_to="noreply@example.com"), PROCESS, "customer", ANA),
+    # a Reply-To the rules reject: the reply goes to From, with no customer data, for review
+    Case("reply-to-own-address-is-reviewed", mail(reply_to=OWN), PROCESS, "review:sender"),
+    Case("reply-to-robot-is-reviewed", mail(reply_to="noreply@example.com"), PROCESS, "review:sender"),
+    Case(
+        "reply-to-another-person-is-the-customer",
+        mail(reply_to="bea@example.com"),
+        PROCESS,
+        "customer",
+        "bea@example.com",
+    ),
     Case("no-address-at-all", mail(None), IGNORE, "sender:missing"),
 ]
 
@@ -249,6 +306,7 @@ def test_rule_table(case: Case) -> None:
     assert decision.detail
     if case.verdict is PROCESS:
         assert decision.customer_email == case.customer
+        assert decision.recipient and (decision.review == ()) == (case.customer is not None)
     if case.name is not None:
         assert decision.customer_name == case.name
     if case.body is not None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from mcp import Client
 
-from shopify_mcp.emulator import ShopifyEmulator
+from shopify_mcp.context import open_context
+from shopify_mcp.emulator import ShopifyEmulator, build_store
+from shopify_mcp.models import TICKET_CATEGORIES
+from shopify_mcp.server import create_server
 from tests.shopify_mcp.conftest import ClientFactory
-from tests.shopify_mcp.support import OWNER, error_text, ok
+from tests.shopify_mcp.emulator.store_data import NOW, store_document
+from tests.shopify_mcp.support import OWNER, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -63,13 +69,52 @@ async def test_email_match_ignores_case_and_surrounding_space(client: Client) ->
         assert order["order_number"] == "#1016"
 
 
-async def test_wrong_email_and_missing_order_get_the_same_answer(client: Client) -> None:
+async def test_capitalised_address_owns_the_order(client: Client, emulator: ShopifyEmulator) -> None:
+    order = ok(
+        await client.call_tool("lookup_order", {"order_number": "1021", "customer_email": "MARIA.GARCIA@Example.com"})
+    )
+    assert order["order_number"] == "#1021"
+    [request] = emulator.requests
+    assert request.variables == {"query": 'name:"#1021" AND email:"maria.garcia@example.com"'}
+
+
+async def test_wrong_email_and_missing_order_get_the_same_answer(client: Client, emulator: ShopifyEmulator) -> None:
     wrong = error_text(
         await client.call_tool("lookup_order", {"order_number": "#1021", "customer_email": "mallory@example.net"})
     )
+    not_hers = emulator.requests.copy()
+    emulator.requests.clear()
     missing = error_text(await client.call_tool("lookup_order", {"order_number": "#9999", "customer_email": OWNER}))
     assert "No order" in wrong
     assert wrong.replace("#1021", "#N") == missing.replace("#9999", "#N")
+    # The same single request, with the same cost and answer size: nothing tells "not yours" from "no such order".
+    assert len(not_hers) == len(emulator.requests) == 1
+    [first], [second] = not_hers, emulator.requests
+    assert (first.operation, first.status, first.actual_cost) == (second.operation, second.status, second.actual_cost)
+    assert first.variables == {"query": 'name:"#1021" AND email:"mallory@example.net"'}
+    assert second.variables == {"query": f'name:"#9999" AND email:"{OWNER}"'}
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("\u212aate@example.com", "confusable"),  # KELVIN SIGN: casefold() made it kate@example.com
+        ("\uff4daria.garcia@example.com", "confusable"),  # FULLWIDTH m imitating the owner's address
+        ("maria.garcia@example.com <x@y>", "no spaces"),
+        ("Maria <maria.garcia@example.com>", "no spaces"),
+    ],
+)
+async def test_look_alike_and_decorated_addresses_are_refused_before_any_request(
+    client: Client, emulator: ShopifyEmulator, email: str, reason: str
+) -> None:
+    for tool, args in [
+        ("lookup_order", {"order_number": "#1021", "customer_email": email}),
+        ("list_customer_orders", {"customer_email": email}),
+        ("get_customer_profile", {"customer_email": email}),
+    ]:
+        text = error_text(await client.call_tool(tool, args))
+        assert "customer_email must be one email address" in text and reason in text, (tool, text)
+    assert emulator.requests == []
 
 
 async def test_similar_email_is_not_an_owner(client: Client) -> None:
@@ -138,13 +183,45 @@ async def test_missing_email_is_refused_by_the_schema(client: Client) -> None:
     assert "customer_email" in error_text(result)
 
 
-async def test_merchant_mode_makes_the_email_optional_but_still_checks_a_given_one(client_with: ClientFactory) -> None:
+async def test_merchant_mode_makes_the_email_optional_but_still_checks_a_given_one(
+    client_with: ClientFactory, emulator: ShopifyEmulator
+) -> None:
     async with client_with(verify_customer_email=False) as merchant:
         schema = {t.name: t for t in (await merchant.list_tools()).tools}["lookup_order"].input_schema
         assert schema["required"] == ["order_number"]
         assert ok(await merchant.call_tool("lookup_order", {"order_number": "#1021"}))["order_number"] == "#1021"
         wrong = await merchant.call_tool("lookup_order", {"order_number": "#1021", "customer_email": "x@example.net"})
         assert "No order" in error_text(wrong)
+    assert [r.variables for r in emulator.requests] == [{"query": 'name:"#1021"'}] * 2, "merchant mode: by name only"
+
+
+# --- internationalised addresses ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def idn_client(tmp_path: Path) -> AsyncIterator[tuple[Client, ShopifyEmulator]]:
+    """A store whose customer Ana has an address at an IDN domain, stored in its ASCII (punycode) form."""
+    document = store_document()
+    for record in (*document["customers"], *document["orders"]):
+        record["email"] = str(record["email"]).replace("ana@example.com", "ana@xn--mller-kva.example")
+    emulator = ShopifyEmulator(store=build_store(document, now=NOW))
+    async with open_context(make_settings(tmp_path), emulator=emulator) as ctx, Client(create_server(ctx)) as client:
+        yield client, emulator
+
+
+async def test_an_idn_address_owns_its_orders_in_either_form(idn_client: tuple[Client, ShopifyEmulator]) -> None:
+    client, emulator = idn_client
+    for email in ("Ana@Müller.example", "ana@XN--MLLER-KVA.example"):
+        order = ok(await client.call_tool("lookup_order", {"order_number": "#1002", "customer_email": email}))
+        assert order["order_number"] == "#1002"
+        listed = ok(await client.call_tool("list_customer_orders", {"customer_email": email}))
+        assert [o["order_number"] for o in listed["orders"]] == ["#1003", "#1002", "#1001"]
+        assert listed["customer_email"] == "ana@müller.example"
+    assert emulator.requests[0].variables == {
+        "query": 'name:"#1002" AND (email:"ana@müller.example" OR email:"ana@xn--mller-kva.example")'
+    }
+    other = await client.call_tool("lookup_order", {"order_number": "#1002", "customer_email": "ana@muller.example"})
+    assert "No order" in error_text(other)
 
 
 # --- list_customer_orders and get_customer_profile --------------------------------------------------------------
@@ -302,10 +379,55 @@ async def test_escalated_tickets_are_listed(client: Client) -> None:
 
 
 async def test_bad_ticket_arguments_are_refused(client: Client) -> None:
-    result = await client.call_tool(
+    bad_email = await client.call_tool(
         "escalate_ticket", {"category": "Other", "customer_email": "not-an-email", "summary": "x"}
     )
-    assert result.is_error
+    assert "customer_email must be one email address" in error_text(bad_email)
+    look_alike = await client.call_tool(
+        "escalate_ticket", {"category": "Other", "customer_email": "\u212aate@example.com", "summary": "x"}
+    )
+    assert "confusable" in error_text(look_alike)
+    invented = await client.call_tool(
+        "escalate_ticket", {"category": "Weather", "customer_email": OWNER, "summary": "x"}
+    )
+    assert "InternalAlert" in error_text(invented), "the refusal lists the categories"
+
+
+async def test_ticket_category_is_an_enum_in_both_schemas(client: Client) -> None:
+    tool = {t.name: t for t in (await client.list_tools()).tools}["escalate_ticket"]
+    assert tool.input_schema["properties"]["category"]["enum"] == list(TICKET_CATEGORIES)
+    assert tool.output_schema is not None
+    assert tool.output_schema["properties"]["category"]["enum"] == list(TICKET_CATEGORIES)
+    assert len(TICKET_CATEGORIES) == 11 and {"InternalAlert", "Other", "ShippingDelivery"} <= set(TICKET_CATEGORIES)
+
+
+@pytest.mark.parametrize("category", TICKET_CATEGORIES)
+async def test_every_category_makes_a_ticket(client: Client, category: str) -> None:
+    ticket = ok(
+        await client.call_tool("escalate_ticket", {"category": category, "customer_email": OWNER, "summary": "x"})
+    )
+    assert ticket["category"] == category
+
+
+async def test_tickets_are_listed_only_for_a_given_customer(client: Client) -> None:
+    for email in (OWNER, "emily.carter@example.com"):
+        await client.call_tool("escalate_ticket", {"category": "Other", "customer_email": email, "summary": "x"})
+    for args in ({}, {"customer_email": "  "}, {"status": "open"}):
+        text = error_text(await client.call_tool("list_tickets", args))
+        assert "customer_email is required" in text, args
+    listed = ok(await client.call_tool("list_tickets", {"customer_email": "Maria.Garcia@EXAMPLE.com"}))
+    assert [t["customer_email"] for t in listed["tickets"]] == [OWNER]
+    bad = await client.call_tool("list_tickets", {"customer_email": "\u212aate@example.com"})
+    assert "customer_email must be one email address" in error_text(bad)
+
+
+async def test_merchant_mode_lists_every_ticket(client_with: ClientFactory) -> None:
+    async with client_with(verify_customer_email=False) as merchant:
+        for email in (OWNER, "emily.carter@example.com"):
+            await merchant.call_tool("escalate_ticket", {"category": "Other", "customer_email": email, "summary": "x"})
+        listed = ok(await merchant.call_tool("list_tickets", {}))
+        assert listed["total"] == 2
+        assert ok(await merchant.call_tool("list_tickets", {"customer_email": OWNER}))["total"] == 1
 
 
 # --- upstream failures -----------------------------------------------------------------------------------------

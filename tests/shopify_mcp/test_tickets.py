@@ -52,7 +52,7 @@ def anyio_backend() -> str:
 
 def request(**overrides: Any) -> TicketRequest:
     fields: dict[str, Any] = {
-        "category": "Damaged item",
+        "category": "ShippingDelivery",
         "customer_email": "Ana@Example.com",
         "customer_name": "Ana Díaz",
         "summary": "Parcel arrived torn.\nThe left sleeve has a hole; she wants a replacement.",
@@ -169,7 +169,16 @@ def test_request_normalises_email_order_number_and_summary() -> None:
 
 @pytest.mark.parametrize(
     "email",
-    ["no-at-sign", "a@b@example.com", "@example.com", "ana@", "ana b@example.com", "ana@example.com\r\nBcc: x@y"],
+    [
+        "no-at-sign",
+        "a@b@example.com",
+        "@example.com",
+        "ana@",
+        "ana b@example.com",
+        "ana@example.com\r\nBcc: x@y",
+        "ana@example.com <x@y.example>",
+        "\u212aate@example.com",  # KELVIN SIGN: lower() turns it into kate@example.com, another mailbox
+    ],
 )
 def test_request_rejects_malformed_emails(email: str) -> None:
     with pytest.raises(ValidationError, match="customer_email"):
@@ -184,7 +193,14 @@ def test_request_rejects_order_numbers_that_are_not_digits(order_number: str) ->
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"summary": "   "}, {"category": "x" * 65}, {"category": "a\nb"}, {"priority": "critical"}, {"source": "s" * 65}],
+    [
+        {"summary": "   "},
+        {"category": "Damaged item"},
+        {"category": "shippingdelivery"},
+        {"category": "Other\n"},
+        {"priority": "critical"},
+        {"source": "s" * 65},
+    ],
 )
 def test_request_rejects_out_of_range_fields(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -259,7 +275,7 @@ async def test_local_sink_shares_one_file_with_another_process(tmp_path: Path) -
         "async def main():\n"
         "    sink = LocalTicketSink(Path(sys.argv[1]))\n"
         "    for n in range(10):\n"
-        "        await sink.create(TicketRequest(category='other', customer_email='p@example.com', summary=str(n)))\n"
+        "        await sink.create(TicketRequest(category='Other', customer_email='p@example.com', summary=str(n)))\n"
         "anyio.run(main)\n"
     )
     sink = LocalTicketSink(path)
@@ -286,7 +302,49 @@ async def test_local_sink_creates_a_private_file_and_its_folder(tmp_path: Path) 
     assert path.stat().st_mode & 0o777 == 0o600
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+@pytest.mark.anyio
+async def test_local_sink_upgrades_free_text_categories_of_an_older_file(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # a file written by schema version 1
+        conn.execute(
+            "CREATE TABLE tickets (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, status TEXT "
+            "NOT NULL, category TEXT NOT NULL, customer_email TEXT NOT NULL, customer_name TEXT, summary TEXT NOT "
+            "NULL, priority TEXT NOT NULL, order_number TEXT, source TEXT)"
+        )
+        rows = [("Damaged item", "Torn parcel."), ("PaymentBilling", "Charged twice."), ("x", "y" * 4000)]
+        for category, summary in rows:
+            conn.execute(
+                "INSERT INTO tickets (created_at, status, category, customer_email, summary, priority) "
+                "VALUES ('2026-11-01T10:00:00+00:00', 'open', ?, 'ana@example.com', ?, 'normal')",
+                (category, summary),
+            )
+        conn.execute("PRAGMA user_version = 1")
+
+    sink = LocalTicketSink(path)
+    await sink.create(request(category="Other"))
+    listed = (await sink.list()).tickets
+    assert [(t.category, t.summary[:22]) for t in listed] == [
+        ("Other", "Parcel arrived torn.\nT"),
+        ("Other", "[x] " + "y" * 18),
+        ("PaymentBilling", "Charged twice."),
+        ("Other", "[Damaged item] Torn pa"),
+    ]
+    assert len(listed[1].summary) == 4000, "the summary stays within its limit"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+@pytest.mark.anyio
+async def test_local_sink_filters_by_the_shared_normal_form(tmp_path: Path) -> None:
+    sink = LocalTicketSink(tmp_path / "tickets.sqlite3")
+    mine = await sink.create(request(customer_email="Ana@Bücher.example"))
+    assert mine.customer_email == "ana@bücher.example"
+    assert [t.id for t in (await sink.list(email="ANA@xn--bcher-kva.example")).tickets] == [mine.id]
+    with pytest.raises(InvalidInputError, match="customer_email must be one email address"):
+        await sink.list(email="\u212aate@example.com")
 
 
 @pytest.mark.anyio
@@ -398,13 +456,27 @@ async def test_zendesk_creates_a_ticket_with_the_documented_shape(zendesk: Peer,
     assert scheme == "Basic" and base64.b64decode(credentials).decode() == f"agent@shop.example/token:{TOKEN}"
     assert sent.headers["idempotency-key"] == ticket.id
     body = json.loads(sent.body)["ticket"]
-    assert body["subject"].startswith("[Damaged item] Wants a refund for the blue jacket")
-    assert len(body["subject"]) <= len("[Damaged item] ") + 120 and "Second line" not in body["subject"]
+    assert body["subject"].startswith("[ShippingDelivery] Wants a refund for the blue jacket")
+    assert len(body["subject"]) <= len("[ShippingDelivery] ") + 120 and "Second line" not in body["subject"]
     assert body["priority"] == "urgent"
-    assert body["requester"] == {"email": "ana@example.com", "name": "Ana Díaz"}
-    assert body["tags"] == ["support-agent", "damaged_item"]
+    assert body["tags"] == ["support-agent", "shippingdelivery"]
     assert body["comment"]["body"].startswith(summary.strip())
-    assert "Order: #1001" in body["comment"]["body"] and "ana@example.com" in body["comment"]["body"]
+    assert "Order: #1001" in body["comment"]["body"]
+
+
+@pytest.mark.anyio
+async def test_zendesk_never_mails_the_unverified_customer(zendesk: Peer, http: httpx.AsyncClient) -> None:
+    """Zendesk emails a ticket's requester and public comments go out by mail: a forged From would receive them."""
+    await ZendeskTicketSink(zendesk.url, "agent@shop.example", TOKEN, http, FAST).create(
+        request(customer_email="Victim@Example.com", customer_name="Attacker Name")
+    )
+    [sent] = zendesk.requests
+    body = json.loads(sent.body)["ticket"]
+    assert "requester" not in body and "requester_id" not in body, "the API user stays the requester"
+    assert not {"email_ccs", "collaborators", "followers", "recipient"} & set(body)
+    assert body["comment"]["public"] is False, "an internal note, never mailed"
+    assert "Customer (address not verified): Attacker Name <victim@example.com>" in body["comment"]["body"]
+    assert "victim@example.com" not in json.dumps({k: v for k, v in body.items() if k != "comment"})
 
 
 @pytest.mark.anyio

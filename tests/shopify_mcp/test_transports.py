@@ -16,9 +16,12 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server import MCPServer
 
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
+from shopify_mcp.transport import HttpLimits, http_app, serve_on_loopback
 from tests.processes import RunningServer, http_server
+from tests.raw_http import idle_connections, trickle
 from tests.shopify_mcp.support import OWNER, error_text, ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -134,6 +137,53 @@ async def test_bearer_token_is_required_on_every_request(start_server: StartServ
             assert ok(await client.call_tool("list_promotions", {}))["public_codes"]
 
 
+async def test_http_believes_no_forwarded_headers(start_server: StartServer) -> None:
+    """uvicorn by itself believes X-Forwarded-For/-Proto from 127.0.0.1, so any local process could pose as another
+    client or as HTTPS. The server believes no proxy: its redirect keeps the scheme it was really reached by."""
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    async with start_server() as server, httpx.AsyncClient() as http:
+        redirect = await http.get(f"{server.url}/mcp/", headers=forged)
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == f"{server.url}/mcp"
+
+
+async def test_http_believes_the_proxies_it_is_told_to(start_server: StartServer) -> None:
+    """SHOPIFY_MCP_FORWARDED_ALLOW_IPS names the proxy (here 127.0.0.1): its X-Forwarded-Proto then counts."""
+    async with start_server(SHOPIFY_MCP_FORWARDED_ALLOW_IPS="127.0.0.1") as server, httpx.AsyncClient() as http:
+        redirect = await http.get(f"{server.url}/mcp/", headers={"X-Forwarded-Proto": "https"})
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == f"{server.url.replace('http://', 'https://', 1)}/mcp"
+
+
+async def test_http_limits_cut_off_slow_and_surplus_clients_but_not_mcp() -> None:
+    """The transport's limits (`serve_http` applies the same `uvicorn_config`), on a small in-process server."""
+    server = MCPServer("probe")
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Returns the text."""
+        return text
+
+    app = http_app(server, "streamable-http", host="127.0.0.1", bearer_token=None)
+    limits = HttpLimits(timeout_headers=0.5, timeout_body=0.5, limit_concurrency=4)
+    async with serve_on_loopback(app, name="MCP server", limits=limits, lifespan="on") as url:
+        head = (
+            f"POST /mcp HTTP/1.1\r\nHost: {url.removeprefix('http://')}\r\n"
+            "Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
+        )
+        slow_head = await trickle(url, [head.encode(), *[b"X-Padding: x\r\n"] * 40], pause=0.1)
+        slow_body = await trickle(url, [f"{head}Content-Length: 100\r\n\r\n".encode(), *[b" "] * 40], pause=0.1)
+        async with Client(f"{url}/mcp") as client:  # a session with its event stream stays within the limits
+            answer = await client.call_tool("echo", {"text": "still here"})
+        async with idle_connections(url, 3), httpx.AsyncClient() as http:  # 3 + this one: the limit
+            crowded = await http.post(f"{url}/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)
+    assert slow_head.status == 408 and slow_head.seconds < 3
+    assert slow_body.status == 408 and slow_body.seconds < 3
+    assert b"body did not arrive within 0.5 s" in slow_body.body
+    assert not answer.is_error and "still here" in str(answer.content)
+    assert crowded.status_code == 503
+
+
 async def test_sse_transport(start_server: StartServer) -> None:
     async with start_server("sse") as server, Client(sse_client(f"{server.url}/sse")) as client:
         policies = ok(await client.call_tool("get_policies", {"kind": "shipping"}))
@@ -165,3 +215,30 @@ def test_bad_settings_exit_with_a_readable_message(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "SHOPIFY_ACCESS_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        (["--limit-concurrency", "abc"], {}, "argument --limit-concurrency: invalid int value: 'abc'"),
+        (["--limit-concurrency", "1"], {}, "--limit-concurrency must be at least 2"),
+        (["--forwarded-allow-ips", "10.0.0.1/8"], {}, "'10.0.0.1/8' is not an IP address or network"),
+        ([], {"SHOPIFY_MCP_FORWARDED_ALLOW_IPS": "proxy.internal"}, "'proxy.internal' is not an IP address"),
+    ],
+    ids=["not-a-number", "too-few-connections", "network-with-host-bits", "setting-not-an-address"],
+)
+def test_bad_http_limits_exit_with_one_line(
+    tmp_path: Path, flags: list[str], env: dict[str, str], expected: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shopify_mcp", "--transport", "streamable-http", "--port", "1", *flags],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("shopify-mcp: ") and expected in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr

@@ -56,6 +56,32 @@ def test_order_filters(store: Store) -> None:
     assert _numbers(store, "email:ana@example.com -fulfillment_status:fulfilled") == [1003]
 
 
+def test_order_by_number_and_email_in_one_query(store: Store) -> None:
+    """The order lookup's query: both terms must hold; the email is matched whole and without regard to case."""
+    assert _numbers(store, 'name:"#1002" AND email:"ana@example.com"') == [1002]
+    assert _numbers(store, 'name:"#1002" AND email:"ANA@Example.COM"') == [1002]
+    assert _numbers(store, 'name:"#1004" AND email:"ana@example.com"') == [], "another customer's order"
+    assert _numbers(store, 'name:"#9999" AND email:"ana@example.com"') == [], "no such order"
+    assert _numbers(store, 'name:"#1002" AND email:"ana@example.co"') == [], "no partial match"
+    assert _numbers(store, 'name:"#1002" AND email:"na@example.com"') == []
+    assert _numbers(store, 'name:"#1002" AND (email:"x@example.net" OR email:"ana@example.com")') == [1002]
+    assert _numbers(store, 'name:"#1002" AND (email:"x@example.net" OR email:"y@example.net")') == []
+    assert parse_query('name:"#1002" AND email:"a@b.example"') == And(
+        (Term("name", "#1002", phrase=True), Term("email", "a@b.example", phrase=True))
+    )
+
+
+async def test_order_by_number_and_email_over_http(http: httpx.AsyncClient) -> None:
+    query = "query($q: String!) { orders(first: 2, query: $q) { nodes { name email } } }"
+    hit = await gql(http, query, {"q": 'name:"#1003" AND email:"Ana@Example.com"'})
+    assert hit["data"]["orders"]["nodes"] == [{"name": "#1003", "email": "ana@example.com"}]
+    assert "search" not in hit.get("extensions", {}), "both filters are known to Shopify: nothing dropped"
+    not_hers = await gql(http, query, {"q": 'name:"#1004" AND email:"ana@example.com"'})
+    missing = await gql(http, query, {"q": 'name:"#9999" AND email:"ana@example.com"'})
+    assert not_hers["data"] == missing["data"] == {"orders": {"nodes": []}}
+    assert not_hers["extensions"]["cost"]["actualQueryCost"] == missing["extensions"]["cost"]["actualQueryCost"]
+
+
 def test_product_filters(store: Store) -> None:
     def handles(query: str) -> list[str]:
         search = product_filter(query)

@@ -1,0 +1,188 @@
+"""Invariant 4 end to end: hostile mail through `support-agent once` (real stdio servers, sandbox store) on the
+Maildir and the Gmail-emulator backends. For every draft: one recipient, no Cc/Bcc, and no private datum of
+anyone but that recipient; every ambiguous sender labelled for review with no customer data at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gmail_mcp.emulator import GmailEmulator, serve_emulator
+from gmail_mcp.maildir import MaildirBackend, deliver_message
+from orchestrator.ledger import Ledger
+from orchestrator.pipeline import REVIEW_LABEL
+from tests.orchestrator.adversarial_mail import (
+    AUTHSERV,
+    CASES,
+    MAILBOX,
+    MARIA,
+    Case,
+    draft_text,
+    leaks,
+    parse_draft,
+    private_data,
+    recipients,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+DATA = private_data()
+
+
+def base_env(folder: Path) -> dict[str, str]:
+    return {
+        "HOME": str(folder),
+        "PATH": os.environ.get("PATH", ""),
+        "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3"),
+        "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
+        "GMAIL_ADDRESS": MAILBOX,
+        "GMAIL_AUTHSERV_IDS": AUTHSERV,
+    }
+
+
+async def once(env: dict[str, str], folder: Path, extra: dict[str, str] | None = None) -> None:
+    result = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator", "once"], env={**env, **(extra or {})}, cwd=folder, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+
+
+def answers(raw: bytes) -> str | None:
+    """The Message-ID a draft answers (its In-Reply-To)."""
+    return parse_draft(raw)["In-Reply-To"]
+
+
+def check(case: Case, drafts: list[bytes], labels: set[str]) -> list[str]:
+    """What is wrong with one case's outcome (empty when invariant 4 held and the case went as it should)."""
+    problems = []
+    if case.to is None:
+        return [f"{case.name}: expected no draft, got {len(drafts)}"] if drafts else []
+    if len(drafts) != 1:
+        return [f"{case.name}: expected one draft, got {len(drafts)}"]
+    raw = drafts[0]
+    to, others = recipients(raw)
+    if to != [case.to]:
+        problems.append(f"{case.name}: draft To {to}, expected [{case.to}]")
+    if others:
+        problems.append(f"{case.name}: draft has {others}")
+    text = draft_text(parse_draft(raw))
+    recipient = to[0] if to else ""
+    problems += [f"{case.name}: leaks {item}" for item in leaks(text, recipient, DATA, any_owner=case.review)]
+    if case.review != (REVIEW_LABEL in labels):
+        problems.append(f"{case.name}: review label {'missing' if case.review else 'unexpected'} ({sorted(labels)})")
+    return problems
+
+
+def assert_controls(outcomes: dict[str, tuple[list[bytes], set[str]]]) -> None:
+    """The check is not vacuous: the real owner's draft does carry her tracking number."""
+    maria = draft_text(parse_draft(outcomes["control-owner"][0][0]))
+    assert "6219473050" in maria and MARIA in recipients(outcomes["control-owner"][0][0])[0]
+    emily = draft_text(parse_draft(outcomes["control-form"][0][0]))
+    assert "#1026" in emily and "review" not in " ".join(outcomes["control-form"][1])
+
+
+async def test_hostile_mail_on_maildir(tmp_path: Path) -> None:
+    root = tmp_path / "maildir"
+    for case in CASES:
+        deliver_message(root, case.raw())
+    env = {**base_env(tmp_path), "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(root)}
+    await once(env, tmp_path)
+    backend = MaildirBackend(root, address=MAILBOX)
+    outcomes: dict[str, tuple[list[bytes], set[str]]] = {}
+    drafts = [record.message.raw for record in await backend.list_drafts(limit=100)]
+    for case in CASES:
+        ids, _ = await backend.search(f"rfc822msgid:{case.message_id}", limit=5)
+        assert len(ids) == 1, case.name
+        message = await backend.fetch(ids[0])
+        mine = [raw for raw in drafts if answers(raw) == case.message_id]
+        outcomes[case.name] = (mine, set(message.labels))
+    await backend.aclose()
+    problems = [problem for case in CASES for problem in check(case, *outcomes[case.name])]
+    assert not problems, "\n".join(problems)
+    assert_controls(outcomes)
+    await assert_ledger_reasons(tmp_path, backend_ids={})
+
+
+async def test_hostile_mail_on_the_gmail_api(tmp_path: Path) -> None:
+    emulator = GmailEmulator()
+    ids = {case.name: emulator.deliver(case.raw()) for case in CASES}
+    async with serve_emulator(emulator) as url:
+        token = {"token": "", "refresh_token": "r", "token_uri": f"{url}/token", "client_id": "c", "client_secret": "s"}
+        env = {**base_env(tmp_path), "GOOGLE_TOKEN_JSON": json.dumps(token), "GMAIL_API_ENDPOINT": url}
+        env["SUPPORT_AGENT_MAILBOX"] = MAILBOX
+        await once(env, tmp_path)
+    names = {label.id: label.name for label in emulator.mailbox.labels.all()}
+    drafts = [emulator.mailbox.draft(draft_id).raw for draft_id in emulator.mailbox.drafts]
+    outcomes = {}
+    for case in CASES:
+        message = emulator.message(ids[case.name])
+        mine = [raw for raw in drafts if answers(raw) == case.message_id]
+        outcomes[case.name] = (mine, {names.get(label, label) for label in message.label_ids})
+    problems = [problem for case in CASES for problem in check(case, *outcomes[case.name])]
+    assert not problems, "\n".join(problems)
+    assert_controls(outcomes)
+    assert emulator.send_attempts == []
+
+
+async def assert_ledger_reasons(folder: Path, backend_ids: dict[str, str]) -> None:
+    """Every unverified sender has its reason in the ledger (what a reviewer reads in `stats`)."""
+    async with Ledger(folder / "ledger.sqlite3") as ledger:
+        entries = await ledger.entries()
+    reasons = [entry.reason or "" for entry in entries]
+    assert sum(reason.startswith("review:") for reason in reasons) >= sum(case.review for case in CASES)
+
+
+def victim_data() -> tuple[str, ...]:
+    """Maria's private data, as a model that somehow knew it would write it."""
+    return tuple(datum for datum, owners in DATA.items() if owners == {MARIA} and datum != MARIA)
+
+
+@pytest.mark.parametrize("backend", ["maildir", "gmail"])
+async def test_hostile_model_smuggling_data_with_zero_width_characters(tmp_path: Path, backend: str) -> None:
+    """The LLM engine with a model that writes another customer's email, tracking numbers, street address and
+    order-status link split by zero-width spaces, plus phishing links: no draft carries any of it."""
+    from orchestrator.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator, SmugglerScript
+    from orchestrator.openai_emulator import serve_emulator as serve_openai
+
+    script = SmugglerScript(
+        victim_email=MARIA, victim_order="#1021", data=victim_data(), link="https://evil.example/claim"
+    )
+    cases = [case for case in CASES if case.to is not None and MARIA not in (case.to or "")]
+    model = OpenAIEmulator(script=script)
+    async with serve_openai(model) as openai_url:
+        llm = {"OPENAI_BASE_URL": openai_url, "OPENAI_API_KEY": EMULATOR_API_KEY}
+        if backend == "maildir":
+            root = tmp_path / "maildir"
+            for case in cases:
+                deliver_message(root, case.raw())
+            env = {**base_env(tmp_path), "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(root)}
+            await once(env, tmp_path, llm)
+            drafts = [
+                record.message.raw for record in await MaildirBackend(root, address=MAILBOX).list_drafts(limit=100)
+            ]
+        else:
+            emulator = GmailEmulator()
+            for case in cases:
+                emulator.deliver(case.raw())
+            async with serve_emulator(emulator) as url:
+                token = {"token": "", "refresh_token": "r", "token_uri": f"{url}/token", "client_id": "c",
+                         "client_secret": "s"}  # fmt: skip
+                env = {**base_env(tmp_path), "GOOGLE_TOKEN_JSON": json.dumps(token), "GMAIL_API_ENDPOINT": url}
+                await once(env, tmp_path, {**llm, "SUPPORT_AGENT_MAILBOX": MAILBOX})
+            drafts = [emulator.mailbox.draft(draft_id).raw for draft_id in emulator.mailbox.drafts]
+    assert any(record.tools for record in model.requests), "the hostile model was asked to act"
+    assert len(drafts) == len(cases)
+    problems = []
+    for raw in drafts:
+        to, others = recipients(raw)
+        assert len(to) == 1 and not others
+        text = draft_text(parse_draft(raw))
+        problems += [f"{to[0]}: {leak}" for leak in leaks(text, to[0], DATA)]
+        if "evil" in text or "\u200b" in parse_draft(raw).get_body(("plain",)).get_content():  # type: ignore[union-attr]
+            problems.append(f"{to[0]}: a phishing link or a zero-width character reached the draft")
+    assert not problems, "\n".join(problems)
