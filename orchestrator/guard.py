@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from support_core.addresses import AddressError, normalise_address
+
 _TLDS = (
     "com net org info biz io co app shop store online site xyz top club me ly gl gg ai dev page link click live ru cn "
     "tk ml ga cf gq pw cc tv ws su us uk de fr es it nl pt eu ca au in br mx jp kr ch at be se no dk pl cz ie nz za "
@@ -74,6 +76,14 @@ def _street_key(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+def _address_key(value: str) -> str:
+    """The one normal form of support_core, so `Maria@EXAMPLE.com` and an IDN written either way compare equal."""
+    try:
+        return normalise_address(value)
+    except AddressError:
+        return value.lower()
+
+
 def _digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
 
@@ -108,7 +118,7 @@ class Evidence:
         self.urls.update(_clean_url(u) for u in _URL.findall(text))
         self.order_numbers.update(_orders(text))
         self.order_numbers.update(re.findall(r"#(\d{3,10})\b", text))
-        self.emails.update(e.lower() for e in _EMAIL.findall(text))
+        self.emails.update(_address_key(e) for e in _EMAIL.findall(text))
         self.numbers.update(d for d in map(_digits, _LONG_NUMBER.findall(text)) if len(d) >= _MIN_DIGITS)
         if text.strip().isdigit() and len(text.strip()) >= _MIN_DIGITS:
             self.numbers.add(text.strip())
@@ -176,7 +186,7 @@ def guard_draft(
         streets=evidence.streets,
     )
     orders = evidence.order_numbers | own.order_numbers
-    emails = {recipient.lower(), *evidence.emails}
+    emails = {_address_key(recipient), *evidence.emails}
     numbers = evidence.numbers | own.numbers
     streets = evidence.streets | own.streets
     removed: list[str] = []
@@ -191,8 +201,8 @@ def guard_draft(
             continue
         removed.append(f"link {host[:60] or 'unreadable'}")
     for match in _EMAIL.finditer(masked):
-        address = match.group(0).lower()
-        if address not in emails and not _domain_allowed(address.rpartition("@")[2], domains):
+        address = _address_key(match.group(0))
+        if address not in emails and not _domain_allowed(address.rpartition("@")[2].lower(), domains):
             removed.append("email address")
         masked = masked.replace(match.group(0), " " * len(match.group(0)))
     for number in _orders(visible):

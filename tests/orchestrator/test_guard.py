@@ -122,3 +122,12 @@ def test_every_street_address_of_the_sandbox_store_is_recognised() -> None:
         own.add_tool_result({"shipping_address": {"address1": street}})
         result = guard_draft(f"We will deliver to {street}.", evidence=own, shop_domains=SHOP, recipient=MARIA)
         assert not result.flagged, (street, result.removed)
+
+
+def test_addresses_compare_in_their_normal_form() -> None:
+    assert guard("We wrote to Maria.Garcia@EXAMPLE.com.") == ()
+    marilu = "marilù@esempio-università.it"
+    result = guard_draft(
+        "Scriviamo a marilù@xn--esempio-universit-4ob.it", evidence=Evidence(), shop_domains=SHOP, recipient=marilu
+    )
+    assert not result.flagged, result.removed
