@@ -7,28 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CATEGORIES = (
-    "OrderPlacementStatus",
-    "ShippingDelivery",
-    "ReturnsCancellationsExchanges",
-    "PaymentBilling",
-    "ProductInfoAvailability",
-    "TechnicalIssues",
-    "PromotionsDiscountsPricing",
-    "CustomerComplaintsSatisfaction",
-    "AccountProfileOther",
-)
-Category = Literal[
-    "OrderPlacementStatus",
-    "ShippingDelivery",
-    "ReturnsCancellationsExchanges",
-    "PaymentBilling",
-    "ProductInfoAvailability",
-    "TechnicalIssues",
-    "PromotionsDiscountsPricing",
-    "CustomerComplaintsSatisfaction",
-    "AccountProfileOther",
-]
+from support_core.categories import CATEGORIES, Category
+
+__all__ = ["CATEGORIES", "Category", "GateDecision", "RouterDecision", "Verdict"]
+
 LANGUAGES = ("es", "en", "fr", "de", "pt", "it")
 """Languages the offline engine understands and answers in; the LLM engine handles any."""
 

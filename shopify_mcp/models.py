@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from support_core.addresses import normalise_address
+from support_core.categories import TicketCategory
 
 
 class Model(BaseModel):
@@ -271,22 +272,6 @@ _ORDER_NUMBER = re.compile(r"#?(\d{1,20})")
 Priority = Literal["low", "normal", "high", "urgent"]
 TicketStatus = Literal["open", "closed"]
 SinkName = Literal["local", "webhook", "zendesk"]
-TicketCategory = Literal[
-    "OrderPlacementStatus",
-    "ShippingDelivery",
-    "ReturnsCancellationsExchanges",
-    "PaymentBilling",
-    "ProductInfoAvailability",
-    "TechnicalIssues",
-    "PromotionsDiscountsPricing",
-    "CustomerComplaintsSatisfaction",
-    "AccountProfileOther",
-    "InternalAlert",
-    "Other",
-]
-"""The nine support categories the orchestrator routes to, `InternalAlert` (partner or internal mail the orchestrator
-raises to a person) and `Other`. An enum, so the tool schemas list every choice and a model cannot invent one."""
-TICKET_CATEGORIES: tuple[str, ...] = get_args(TicketCategory)
 
 
 class TicketRequest(BaseModel):

@@ -34,15 +34,14 @@ from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
 from shopify_mcp.inputs import normalise_customer_email
 from shopify_mcp.models import (
-    TICKET_CATEGORIES,
     Priority,
     SinkName,
     Ticket,
-    TicketCategory,
     TicketList,
     TicketRequest,
     TicketStatus,
 )
+from support_core.categories import TICKET_CATEGORIES, TicketCategory
 
 logger = logging.getLogger(__name__)
 
