@@ -199,6 +199,14 @@ async def _chat(
     from orchestrator.chat import ChatAnswer, ChatTurn, answer, router
     from orchestrator.runner import build_llm, server_specs
     from orchestrator.servers import ToolServers
+    from support_core.addresses import AddressError, normalise_address
+
+    if email is not None:
+        try:
+            email = normalise_address(email)
+        except AddressError as exc:
+            err.write(f"support-agent: --email: {exc}\n")
+            return 2
 
     def show(reply: ChatAnswer) -> None:
         out.write(reply.response.rstrip() + "\n\n")
@@ -207,7 +215,7 @@ async def _chat(
         if reply.handover:
             notes.append("a person should take over (chat escalates nothing)")
         if reply.removed:
-            notes.append(f"guard removed: {', '.join(reply.removed)}")
+            notes.append(f"the guard stopped the reply ({', '.join(reply.removed)}); a holding reply was given")
         err.write(f"[{' · '.join(notes)}]\n")
         err.flush()
 

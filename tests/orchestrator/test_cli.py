@@ -172,6 +172,13 @@ def test_chat_answers_the_owner_of_the_order(tmp_path: Path) -> None:
     assert "lookup_order" in result.stderr
 
 
+@pytest.mark.parametrize("email", ["maria.garcia@example.com <mallory@evil.example>", "\u212aate@example.org", "x"])
+def test_chat_refuses_an_email_that_is_not_one_plain_address(tmp_path: Path, email: str) -> None:
+    result = cli(tmp_path, "chat", "where is my order #1021", "--email", email)
+    assert result.returncode == 2 and result.stderr.startswith("support-agent: --email: ")
+    assert len(result.stderr.splitlines()) == 1 and not result.stdout
+
+
 def test_chat_without_an_email_discloses_nothing(tmp_path: Path) -> None:
     result = cli(tmp_path, "chat", "where is my order #1021")
     assert result.returncode == 0, result.stderr
