@@ -7,7 +7,10 @@ one error hierarchy:
 - `LLMUnavailableError`: the endpoint timed out, refused the connection, rate-limited or failed after the client's
   own retries (with backoff, honouring Retry-After); the caller falls back to the offline engine or retries later.
 - `LLMAuthError`: the endpoint rejected the API key (401/403); retrying will not help.
-- `LLMOutputError`: the model answered, but not usably (a refusal, JSON that does not parse or fit the schema).
+- `LLMOutputError`: the model answered, but not usably (a refusal, JSON that does not parse or fit the model).
+
+Structured output goes through the SDK's typed parsing (`chat.completions.parse` with a pydantic model): the SDK
+writes the strict JSON schema and validates the answer into the model, so no schema code of ours is involved.
 
 Prompts, replies and keys never reach the logs or error messages; DEBUG logs carry only models, sizes and usage.
 """
@@ -16,14 +19,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageFunctionToolCall
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 
 _UNNEEDED_SCHEMA_KEYS = frozenset({"$schema", "title"})
+ModelT = TypeVar("ModelT", bound=BaseModel)
+CompletionT = TypeVar("CompletionT")
 
 
 class LLMError(Exception):
@@ -137,104 +143,6 @@ def _strip_schema(node: Any, *, names: bool = False) -> Any:
     return result
 
 
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `schema` that OpenAI's strict structured outputs accept.
-
-    Every object gets `additionalProperties: false` and lists all its properties as required (the model then
-    states a value it would otherwise have left to a default, so the answer still validates against the
-    original model); `default`, `title` and `$schema` are dropped.
-    """
-    return cast(dict[str, Any], _strict_node(_strip_schema(schema)))
-
-
-def _strict_node(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_strict_node(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    result: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "default":
-            continue
-        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
-            result[key] = {name: _strict_node(sub) for name, sub in value.items()}
-        else:
-            result[key] = _strict_node(value)
-    properties = result.get("properties")
-    if result.get("type") == "object" or isinstance(properties, dict):
-        properties = properties if isinstance(properties, dict) else {}
-        result["properties"] = properties
-        result["required"] = list(properties)
-        result["additionalProperties"] = False
-    return result
-
-
-def schema_problem(value: Any, schema: dict[str, Any], path: str = "$") -> str | None:
-    """Where `value` breaks `schema` (types, enum, const, required, additionalProperties, items, anyOf, local
-    `$ref`), or None when it fits. Enough to catch a model that ignored the response format."""
-    return _check(value, schema, schema, path)
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
-
-
-def _fits_type(value: Any, kind: str) -> bool:
-    if kind in ("integer", "number") and isinstance(value, bool):
-        return False
-    if kind == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _JSON_TYPES.get(kind, (object,)))
-
-
-def _check(value: Any, schema: Any, root: dict[str, Any], path: str) -> str | None:
-    if not isinstance(schema, dict):
-        return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return _check(value, target, root, path)
-    for keyword in ("anyOf", "oneOf"):
-        options = schema.get(keyword)
-        if isinstance(options, list) and all(_check(value, option, root, path) for option in options):
-            return f"{path} matches none of the allowed shapes"
-    kind = schema.get("type")
-    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
-    if kinds and not any(_fits_type(value, k) for k in kinds):
-        return f"{path} should be {' or '.join(kinds)}, not {type(value).__name__}"
-    if "enum" in schema and value not in schema["enum"]:
-        return f"{path} should be one of {schema['enum']}"
-    if "const" in schema and value != schema["const"]:
-        return f"{path} should be {schema['const']!r}"
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                return f"{path} lacks the required key {name!r}"
-        for name, item in value.items():
-            if name in properties:
-                problem = _check(item, properties[name], root, f"{path}.{name}")
-                if problem:
-                    return problem
-            elif schema.get("additionalProperties") is False:
-                return f"{path} has the unexpected key {name!r}"
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(value):
-            problem = _check(item, schema["items"], root, f"{path}[{index}]")
-            if problem:
-                return problem
-    return None
-
-
 class LLM:
     """Chat Completions against OpenAI or any OpenAI-compatible endpoint (Ollama, vLLM, Azure, the emulator).
 
@@ -280,41 +188,42 @@ class LLM:
         """Close the HTTP connections (an injected `http_client` is closed too: the client owns it from then on)."""
         await self._client.close()
 
-    async def structured(
+    async def parse(
         self,
         *,
         model: str | None = None,
         system: str,
         user: str,
-        schema_name: str,
-        schema: dict[str, Any],
-    ) -> tuple[dict[str, Any], Usage]:
-        """One structured-output call: the answer is a JSON object that fits `schema` (made strict-compatible with
-        `strict_schema`). Raises `LLMOutputError` on a refusal or an answer that is not such an object."""
+        output: type[ModelT],
+    ) -> tuple[ModelT, Usage]:
+        """One structured-output call parsed into `output` by the SDK (`chat.completions.parse`: the pydantic model
+        becomes a strict JSON schema, the answer is validated into the model). Raises `LLMOutputError` on a
+        refusal, a cut-off answer, or one that does not fit the model."""
         model = model or self.router_model
-        strict = strict_schema(schema)
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name, "schema": strict, "strict": True},
-        }
+        name = output.__name__
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        completion = await self._create(model=model, messages=messages, response_format=response_format)
-        message, finish_reason, usage = _first_choice(completion, model)
-        if message.refusal:
-            raise LLMOutputError(f"The model {model} refused to produce {schema_name}.")
-        content = message.content or ""
         try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            truncated = " (the answer was cut off by the token limit)" if finish_reason == "length" else ""
-            raise LLMOutputError(f"The model {model} answered {schema_name} with invalid JSON{truncated}.") from exc
-        problem = schema_problem(data, strict)
-        if problem:
-            raise LLMOutputError(f"The model {model} answered {schema_name} off-schema: {problem}.")
-        logger.debug(
-            "structured %s via %s: %s+%s tokens", schema_name, model, usage.prompt_tokens, usage.completion_tokens
-        )
-        return cast(dict[str, Any], data), usage
+            completion = await self._call(
+                self._client.chat.completions.parse, model=model, messages=messages, response_format=output
+            )
+        except openai.LengthFinishReasonError:
+            raise LLMOutputError(
+                f"The model {model} answered {name} with invalid JSON (cut off by the token limit)."
+            ) from None
+        except openai.ContentFilterFinishReasonError:
+            raise LLMOutputError(f"The model {model} refused to produce {name} (content filter).") from None
+        except ValidationError as exc:
+            invalid_json = any(error["type"] == "json_invalid" for error in exc.errors())
+            shape = "with invalid JSON" if invalid_json else "off-schema (it does not fit the model)"
+            raise LLMOutputError(f"The model {model} answered {name} {shape}.") from None
+        message, _finish_reason, usage = _first_choice(completion, model)
+        if message.refusal:
+            raise LLMOutputError(f"The model {model} refused to produce {name}.")
+        parsed = cast(ModelT | None, getattr(message, "parsed", None))
+        if parsed is None:
+            raise LLMOutputError(f"The model {model} answered {name} with invalid JSON (no content).")
+        logger.debug("parse %s via %s: %s+%s tokens", name, model, usage.prompt_tokens, usage.completion_tokens)
+        return parsed, usage
 
     async def chat(
         self,
@@ -346,9 +255,13 @@ class LLM:
         return Reply(content=message.content, tool_calls=calls, usage=usage, finish_reason=finish_reason)
 
     async def _create(self, **params: Any) -> ChatCompletion:
+        completion: ChatCompletion = await self._call(self._client.chat.completions.create, **params)
+        return completion
+
+    async def _call(self, method: Callable[..., Awaitable[CompletionT]], **params: Any) -> CompletionT:
+        """`method(**params)` with the endpoint's failures turned into `LLMError`s a person can act on."""
         try:
-            completion: ChatCompletion = await self._client.chat.completions.create(**params)
-            return completion
+            return await method(**params)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise LLMAuthError(
                 f"The LLM endpoint {self.endpoint} rejected the API key (HTTP {exc.status_code}): "

@@ -32,14 +32,12 @@ def fence(subject: str, body: str, *, sender_name: str | None = None) -> str:
 
 
 async def route_llm(llm: LLM, config: AgentConfig, *, subject: str, body: str) -> tuple[RouterDecision, Usage]:
-    data, usage = await llm.structured(
+    return await llm.parse(
         model=config.engine.router_model,
         system=ROUTER_SYSTEM,
         user=fence(subject, body[:8000]),
-        schema_name="router_decision",
-        schema=RouterDecision.model_json_schema(),
+        output=RouterDecision,
     )
-    return RouterDecision.model_validate(data), usage
 
 
 @dataclass

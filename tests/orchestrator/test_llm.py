@@ -20,8 +20,6 @@ from orchestrator.llm import (
     LLMOutputError,
     LLMUnavailableError,
     Usage,
-    schema_problem,
-    strict_schema,
     to_openai_tool,
     tool_message,
 )
@@ -39,7 +37,7 @@ from orchestrator.openai_emulator import (
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-ROUTER = {"system": "You route support mail.", "schema_name": "router_decision"}
+ROUTER = {"system": "You route support mail."}
 SPANISH = "Hola, ¿dónde está mi pedido #1001? Gracias"
 LOOKUP_ORDER = to_openai_tool(
     "lookup_order",
@@ -78,18 +76,18 @@ def llm_with(base_url: str) -> LLMFactory:
     return factory
 
 
-async def route(llm: LLM, user: str = SPANISH) -> tuple[dict[str, Any], Usage]:
-    return await llm.structured(user=user, schema=RouterDecision.model_json_schema(), **ROUTER)
+async def route(llm: LLM, user: str = SPANISH) -> tuple[RouterDecision, Usage]:
+    return await llm.parse(user=user, output=RouterDecision, **ROUTER)
 
 
 async def test_router_output_is_parsed_into_a_router_decision(llm_with: LLMFactory, emulator: OpenAIEmulator) -> None:
     async with llm_with(router_model="gpt-4.1-mini") as llm:
-        data, usage = await route(llm)
-    decision = RouterDecision.model_validate(data)
+        decision, usage = await route(llm)
+    assert isinstance(decision, RouterDecision)
     assert (decision.category, decision.language, decision.order_number) == ("ShippingDelivery", "es", "#1001")
     (record,) = emulator.requests
     assert record.model == "gpt-4.1-mini"
-    assert record.response_format == "json_schema:router_decision"
+    assert record.response_format == "json_schema:RouterDecision"
     assert record.usage == {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
@@ -98,14 +96,10 @@ async def test_router_output_is_parsed_into_a_router_decision(llm_with: LLMFacto
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
 
 
-async def test_the_raw_pydantic_schema_is_made_strict_before_it_is_sent(emulator: OpenAIEmulator) -> None:
+async def test_the_sdk_sends_a_strict_schema_and_the_emulator_checks_it(emulator: OpenAIEmulator) -> None:
+    """The SDK's typed parsing writes the strict schema (our code writes none); the emulator, like OpenAI, refuses
+    a schema sent to strict mode as pydantic writes it, so a regression to hand-made schemas would be caught."""
     raw = RouterDecision.model_json_schema()
-    assert schema_problem({}, raw) is not None  # sanity: the validator reads `required`
-    strict = strict_schema(raw)
-    assert strict["additionalProperties"] is False
-    assert set(strict["required"]) == set(raw["properties"])
-    assert "title" not in strict and all("default" not in p for p in strict["properties"].values())
-    # What the emulator (like OpenAI) answers when a schema is sent to strict mode as pydantic writes it:
     body = {
         "model": "gpt-4o-mini",
         "messages": [{"role": "user", "content": "hi"}],
@@ -174,17 +168,17 @@ async def test_structured_output_that_is_not_json_is_an_output_error(
     async with llm_with() as llm:
         with pytest.raises(LLMOutputError, match="invalid JSON"):
             await route(llm)
-        data, _ = await route(llm)  # the next answer is fine again
-    assert data["category"] == "ShippingDelivery"
+        decision, _ = await route(llm)  # the next answer is fine again
+    assert decision.category == "ShippingDelivery"
 
 
 async def test_429_is_retried_after_retry_after(llm_with: LLMFactory, emulator: OpenAIEmulator) -> None:
     emulator.faults.http_status(429, 1, retry_after=0.4)
     async with llm_with(max_retries=2) as llm:
         started = time.monotonic()
-        data, _ = await route(llm)
+        decision, _ = await route(llm)
         elapsed = time.monotonic() - started
-    assert data["order_number"] == "#1001"
+    assert decision.order_number == "#1001"
     assert [r.status for r in emulator.requests] == [429, 200]
     assert emulator.requests[1].timestamp - emulator.requests[0].timestamp >= 0.4
     assert 0.4 <= elapsed < 3
@@ -260,8 +254,8 @@ async def test_prompts_and_replies_stay_out_of_the_logs(
 async def test_an_injected_http_client_reaches_the_emulator_in_process(emulator: OpenAIEmulator) -> None:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app))
     async with LLM(api_key=EMULATOR_API_KEY, base_url="http://emulator.test/v1", http_client=http) as llm:
-        data, _ = await route(llm, "My order #1005 has not arrived")
-    assert data["order_number"] == "#1005" and data["language"] == "en"
+        decision, _ = await route(llm, "My order #1005 has not arrived")
+    assert decision.order_number == "#1005" and decision.language == "en"
     assert http.is_closed
 
 

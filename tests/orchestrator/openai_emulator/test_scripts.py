@@ -6,12 +6,14 @@ import json
 from typing import Any
 
 import pytest
+from openai.lib._parsing._completions import type_to_response_format_param
 
-from orchestrator.llm import strict_schema, to_openai_tool
+from orchestrator.llm import to_openai_tool
 from orchestrator.models import RouterDecision
 from orchestrator.openai_emulator import Answer, DefaultScript, HostileScript, in_order, text
 
-SCHEMA = strict_schema(RouterDecision.model_json_schema())
+SCHEMA = type_to_response_format_param(RouterDecision)["json_schema"]["schema"]  # type: ignore[index]
+"""The strict schema the SDK's typed parsing sends for the router's model."""
 
 
 def tool(name: str, *required: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
