@@ -347,6 +347,7 @@ def create_app(
                 customer_email=body.customer_email,
                 history=history,
                 pipeline=pipeline,
+                escalate=True,
             )
         except RequestError as exc:
             metrics.chat_requests.labels(status=str(exc.status)).inc()
@@ -368,6 +369,7 @@ def create_app(
                 "history": turns,
                 "tools_used": list(reply.tools_used),
                 "handover": reply.handover,
+                "ticket": reply.ticket,
             }
         )
 

@@ -37,7 +37,9 @@ class ChatAnswer:
     handover: bool = False
     """The router wants a person (low confidence or a trigger); a chat escalates nothing, the caller may."""
     removed: tuple[str, ...] = ()
-    """What the draft guard took out of the reply (empty when it was clean)."""
+    """What the draft guard stopped (the reply was replaced by the holding reply); empty when it was clean."""
+    ticket: str | None = None
+    """The ticket opened for a person when the chat was handed over (only with `escalate` and a customer email)."""
 
 
 def router(servers: ToolServers, config: AgentConfig, llm: LLM | None = None) -> Pipeline:
@@ -71,12 +73,14 @@ async def answer(
     customer_email: str | None,
     history: list[ChatTurn] | None = None,
     pipeline: Pipeline | None = None,
+    escalate: bool = False,
 ) -> ChatAnswer:
     """Route `message`, let its category agent answer with the category's tools, and guard the reply.
 
     `customer_email` is the verified identity order tools are bound to; with None they disclose nothing.
     `history` is the conversation so far (oldest first); the caller appends this exchange to it.
-    Nothing is escalated and nothing is written: this is an answer, not a ticket.
+    With `escalate`, a handover (a trigger or low confidence) opens a ticket for a person, as the inbox does, and
+    the reply gives its reference; that needs a customer email (a ticket nobody can answer helps nobody).
     """
     pipeline = pipeline or router(servers, config)
     decision, _engine = await pipeline.route(subject_of(message), message)
@@ -84,7 +88,22 @@ async def answer(
     decision = checked_decision(decision, f"{earlier}\n{message}", config.tone.fallback_language)
     decision = await _with_history(decision, history or [], pipeline)
     handover = bool(decision.handover) or decision.confidence < config.engine.min_confidence
-    tools = BoundTools(servers.shopify, customer_email, config.categories[decision.category].tools)
+    allowed = config.categories[decision.category].tools
+    tools = BoundTools(servers.shopify, customer_email, (*allowed, "escalate_ticket") if escalate else allowed)
+    ticket_id = None
+    if escalate and handover and customer_email:
+        reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
+        transcript = "\n".join(f"{turn.role}: {turn.text[:500]}" for turn in (history or [])[-6:])
+        ticket = await tools.call(
+            "escalate_ticket",
+            {
+                "category": decision.category,
+                "summary": f"Chat handed over: {reasons}\n\n{transcript}\ncustomer: {message[:2000]}".strip(),
+                "priority": "high" if decision.handover else "normal",
+                "order_number": decision.order_number,
+            },
+        )
+        ticket_id = str(ticket.get("id"))
     text = ""
     if pipeline.llm is not None and not handover:
         try:
@@ -109,6 +128,7 @@ async def answer(
             customer_name=None,
             tone=pipeline.tone,
             handover=handover,
+            ticket_id=ticket_id,
         )
     guarded = guard_draft(
         text,
@@ -120,7 +140,8 @@ async def answer(
     )
     if guarded.flagged:  # never a patched answer: the holding reply, with no data at all
         handover = True
-        text = render_reply(decision.category, decision.language, ReplyFacts(handover=True), tone=pipeline.tone)
+        facts = ReplyFacts(handover=True, ticket_id=ticket_id)
+        text = render_reply(decision.category, decision.language, facts, tone=pipeline.tone)
     return ChatAnswer(
         response=guarded.text if not guarded.flagged else text,
         category=decision.category,
@@ -128,4 +149,5 @@ async def answer(
         tools_used=tuple(dict.fromkeys(call.tool for call in tools.calls)),
         handover=handover,
         removed=guarded.removed,
+        ticket=ticket_id,
     )

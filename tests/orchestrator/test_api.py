@@ -120,6 +120,20 @@ async def test_order_details_only_for_the_vouched_customer(tmp_path: Path) -> No
     assert TRACKING not in someone_else.json()["response"]
 
 
+async def test_a_handover_opens_a_ticket_like_the_inbox_and_says_so(tmp_path: Path) -> None:
+    angry = "This is outrageous, I want to speak to a real person right now about order #1021. My lawyer will hear of it."
+    async with api_server(tmp_path) as api:
+        handed = await api.chat({"message": angry, "customer_email": MARIA})
+        plain = await api.chat({"message": "What is your return policy?", "customer_email": MARIA})
+        tickets = await api.servers.shopify.call("list_tickets", {"customer_email": MARIA})
+    body = handed.json()
+    assert handed.status_code == 200 and body["handover"] is True
+    assert body["ticket"] and body["ticket"] in body["response"], "the reply gives the ticket's reference"
+    assert [t["id"] for t in tickets["tickets"]] == [body["ticket"]]
+    assert tickets["tickets"][0]["customer_email"] == MARIA and "outrageous" in tickets["tickets"][0]["summary"]
+    assert plain.json()["ticket"] is None and plain.json()["handover"] is False
+
+
 async def test_bad_requests_are_refused_readably(tmp_path: Path) -> None:
     async with api_server(tmp_path, burst=100) as api:
         for role in ("system", "tool"):
