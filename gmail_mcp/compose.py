@@ -84,6 +84,7 @@ def compose_reply(
     body_html: str | None = None,
     quoted: str | None = None,
     note: str | None = None,
+    language: str = "en",
 ) -> Reply:
     """A reply to `original` from `own_address` to exactly one address (`to`, chosen by the caller): threaded, one
     'Re:', bodies escaped. A non-ASCII local part makes an SMTPUTF8 (RFC 6532) message; an IDN domain alone is
@@ -115,7 +116,7 @@ def compose_reply(
     full_text = text
     html_body = sanitise_html(body_html) if body_html else text_to_html(text)
     if quoted:
-        attribution = _attribution(original)
+        attribution = _attribution(original, language)
         full_text += f"\n\n{attribution}\n" + "\n".join(f"> {line}" for line in quoted.strip().splitlines())
         html_body += f"\n<p>{html.escape(attribution)}</p>\n<blockquote>{text_to_html(quoted)}</blockquote>"
     message.set_content(full_text + "\n", subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -135,10 +136,24 @@ def _ascii_domain(domain: str) -> str:
         raise InvalidInputError(f"The recipient's domain {domain!r} cannot be written in ASCII: {exc}") from None
 
 
-def _attribution(original: Headers) -> str:
-    """'On <date>, <author> wrote:'; a display name that looks like an address or a link is replaced by the address."""
+ATTRIBUTIONS: dict[str, tuple[str, str, str, str]] = {
+    # language: (line with {when} and {who}, date format, "an earlier date", "the customer")
+    "en": ("On {when}, {who} wrote:", "%Y-%m-%d %H:%M", "an earlier date", "the customer"),
+    "es": ("El {when}, {who} escribió:", "%d/%m/%Y %H:%M", "una fecha anterior", "el cliente"),
+    "fr": ("Le {when}, {who} a écrit :", "%d/%m/%Y %H:%M", "une date antérieure", "le client"),
+    "de": ("Am {when} schrieb {who}:", "%d.%m.%Y %H:%M", "einem früheren Datum", "der Kunde"),
+    "pt": ("Em {when}, {who} escreveu:", "%d/%m/%Y %H:%M", "uma data anterior", "o cliente"),
+    "it": ("Il {when}, {who} ha scritto:", "%d/%m/%Y %H:%M", "una data precedente", "il cliente"),
+}
+"""The line above a quoted message, in the languages the offline engine writes; any other language gets English."""
+
+
+def _attribution(original: Headers, language: str = "en") -> str:
+    """'On <date>, <author> wrote:' in `language`; a display name that looks like an address or a link is replaced
+    by the address."""
+    line, date_format, no_date, nobody = ATTRIBUTIONS.get(language.lower()[:2], ATTRIBUTIONS["en"])
     author = original.from_
     name = author.name if author and author.name and not _LINK_LIKE.search(author.name) else None
-    who = (name or author.email) if author else "the customer"
-    when = original.date.strftime("%Y-%m-%d %H:%M") if original.date else "an earlier date"
-    return header_value(f"On {when}, {who} wrote:")
+    who = (name or author.email) if author else nobody
+    when = original.date.strftime(date_format) if original.date else no_date
+    return header_value(line.format(when=when, who=who))

@@ -160,6 +160,7 @@ class Mailbox:
         *,
         to: str | None = None,
         quote: bool = True,
+        language: str = "en",
     ) -> Draft:
         """One draft per answered message, to exactly one recipient; a repeated call returns the existing draft.
 
@@ -189,6 +190,7 @@ class Mailbox:
                 body_html=body_html,
                 quoted=(original.new_text[:4000] or None) if quote and by_author else None,
                 note=note,
+                language=language,
             )
             record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
             logger.info("Created reply draft %s for message %s", record.id, message_id)

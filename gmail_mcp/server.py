@@ -117,6 +117,14 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
             bool,
             Field(description="Quote the message below the reply (only ever done when replying to its author)."),
         ] = True,
+        language: Annotated[
+            str,
+            Field(
+                description="ISO 639-1 code of the reply's language, for the line above the quote "
+                "('El 24/11/2026 10:30, María escribió:'); es, en, fr, de, pt, it, else English.",
+                pattern=r"^[A-Za-z]{2}([-_][A-Za-z0-9]{2,8})*$",
+            ),
+        ] = "en",
     ) -> Draft:
         """Write a reply DRAFT to one message, inside its conversation, for a person to review and send (nothing is
         sent). It has exactly one recipient (`to`, or the Reply-To/From address when the sender is unambiguous) and
@@ -125,7 +133,9 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
         draft id) instead of making a second one. Ambiguous sender headers without `to` give an error.
         """
         with tool_errors():
-            return await mailbox.create_reply_draft(message_id, body_text, body_html, note, to=to, quote=quote)
+            return await mailbox.create_reply_draft(
+                message_id, body_text, body_html, note, to=to, quote=quote, language=language
+            )
 
     @server.tool(name="list_drafts", title="List drafts", annotations=READ)
     async def list_drafts(limit: Annotated[int, Field(ge=1, le=100)] = 20) -> DraftList:

@@ -290,6 +290,7 @@ class Pipeline:
                 "note": self._note(outcome, guarded.removed),
                 "to": gate.recipient,
                 "quote": quote,
+                "language": decision.language,
             },
         )
         self._stage("draft-created", message.id)  # the draft exists but the ledger does not know yet

@@ -187,3 +187,20 @@ def test_reviewer_note_is_a_sanitised_hidden_header() -> None:
     message = parsed(reply.raw)
     assert message["X-Support-Agent-Note"] == "engine=offline Bcc: x@y.z" and message["Bcc"] is None
     assert "engine=offline" not in bodies(message)["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("es", "El 20/11/2026 09:30, José Núñez escribió:"),
+        ("fr", "Le 20/11/2026 09:30, José Núñez a écrit :"),
+        ("de", "Am 20.11.2026 09:30 schrieb José Núñez:"),
+        ("pt", "Em 20/11/2026 09:30, José Núñez escreveu:"),
+        ("it", "Il 20/11/2026 09:30, José Núñez ha scritto:"),
+        ("en", "On 2026-11-20 09:30, José Núñez wrote:"),
+        ("ja", "On 2026-11-20 09:30, José Núñez wrote:"),
+    ],
+)
+def test_the_quote_attribution_speaks_the_replys_language(language: str, line: str) -> None:
+    reply = compose_reply(original(), own_address=OWN, to=JOSE, body_text="x", quoted="Hola", language=language)
+    assert line in bodies(parsed(reply.raw))["text/plain"]
