@@ -121,7 +121,9 @@ async def test_order_details_only_for_the_vouched_customer(tmp_path: Path) -> No
 
 
 async def test_a_handover_opens_a_ticket_like_the_inbox_and_says_so(tmp_path: Path) -> None:
-    angry = "This is outrageous, I want to speak to a real person right now about order #1021. My lawyer will hear of it."
+    angry = (
+        "This is outrageous, I want to speak to a real person right now about order #1021. My lawyer will hear of it."
+    )
     async with api_server(tmp_path) as api:
         handed = await api.chat({"message": angry, "customer_email": MARIA})
         plain = await api.chat({"message": "What is your return policy?", "customer_email": MARIA})
