@@ -13,8 +13,8 @@ import anyio
 
 from gmail_mcp.config import GmailSettings, load_settings
 from gmail_mcp.errors import ConfigError, MailError
-from shopify_mcp import OneLineErrorParser
-from shopify_mcp.transport import HttpLimits, Transport, add_http_flags, http_limits
+from support_core.http_limits import HttpLimits, add_http_flags, http_limits
+from support_core.transport import OneLineErrorParser, Transport
 
 if TYPE_CHECKING:
     from gmail_mcp.backend import MailBackend
@@ -99,7 +99,7 @@ async def serve(
 ) -> None:
     """Open the mailbox and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
     from gmail_mcp.server import create_server
-    from shopify_mcp.transport import run_server
+    from support_core.transport import run_server
 
     async with open_mailbox(settings) as (mailbox, name):
         logger.info("gmail-mcp ready (%s, %s backend)", transport, name)
@@ -119,7 +119,7 @@ async def serve(
 def main(argv: list[str] | None = None) -> None:
     from pathlib import Path
 
-    from shopify_mcp.errors import ConfigError as TransportConfigError
+    from support_core.errors import ConfigError as TransportConfigError
 
     args = parse_args(argv)
     logging.basicConfig(

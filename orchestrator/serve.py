@@ -22,8 +22,8 @@ from orchestrator.daemon import Daemon
 from orchestrator.ledger_schema import LedgerError
 from orchestrator.metrics import Metrics
 from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
-from shopify_mcp.errors import ConfigError as LimitsError
-from shopify_mcp.transport import HttpLimits, add_http_flags, http_limits, uvicorn_config
+from support_core.errors import ConfigError as LimitsError
+from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
 
 logger = logging.getLogger(__name__)
 

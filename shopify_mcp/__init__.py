@@ -5,26 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import NoReturn
 
 import anyio
 
 from shopify_mcp.config import ShopifySettings, load_settings
-from shopify_mcp.errors import ConfigError
-from shopify_mcp.transport import HttpLimits, Transport, add_http_flags, http_limits
+from support_core.errors import ConfigError
+from support_core.http_limits import HttpLimits, add_http_flags, http_limits
+from support_core.transport import OneLineErrorParser, Transport
 
-__all__ = ["OneLineErrorParser", "main", "serve"]
+__all__ = ["main", "serve"]
 __version__ = "0.1.0"
 
 logger = logging.getLogger(__name__)
 FORWARDED_ENV = "SHOPIFY_MCP_FORWARDED_ALLOW_IPS"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (argparse's usage block runs to many lines)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,7 +46,7 @@ async def serve(
     """Open the services and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
     from shopify_mcp.context import open_context
     from shopify_mcp.server import create_server
-    from shopify_mcp.transport import run_server
+    from support_core.transport import run_server
 
     async with open_context(settings) as ctx:
         logger.info("shopify-mcp ready (%s, %s)", transport, ctx.mode)

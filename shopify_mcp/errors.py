@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from support_core.errors import ConfigError as CoreConfigError
+from support_core.errors import SupportAgentError
 
-class ShopifyMCPError(Exception):
+
+class ShopifyMCPError(SupportAgentError):
     """Base of every error this package raises on purpose. The message is written for a person."""
 
 
-class ConfigError(ShopifyMCPError):
+class ConfigError(ShopifyMCPError, CoreConfigError):
     """The settings are incomplete or contradictory; the message names the variable to fix."""
 
 

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from gmail_mcp.emulator.app import GmailEmulator
-from shopify_mcp.transport import READY_TIMEOUT, serve_on_loopback
+from support_core.transport import READY_TIMEOUT, serve_on_loopback
 
 
 @contextlib.asynccontextmanager

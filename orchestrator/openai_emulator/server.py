@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from orchestrator.openai_emulator.app import OpenAIEmulator
-from shopify_mcp.transport import READY_TIMEOUT, serve_on_loopback
+from support_core.transport import READY_TIMEOUT, serve_on_loopback
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,8 @@ from orchestrator.ledger import Ledger, State
 from orchestrator.metrics import Metrics
 from orchestrator.serve import serve
 from orchestrator.servers import ToolServers
-from shopify_mcp.transport import HttpLimits, serve_on_loopback
+from support_core.http_limits import HttpLimits
+from support_core.transport import serve_on_loopback
 from tests.orchestrator.test_servers import pids_with
 from tests.raw_http import idle_connections, trickle
 
@@ -522,8 +523,8 @@ def test_secret_and_flags_for_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
     from orchestrator.serve import add_serve_parser, read_settings, run_serve
-    from shopify_mcp.errors import ConfigError
-    from shopify_mcp.transport import http_limits
+    from support_core.errors import ConfigError
+    from support_core.http_limits import http_limits
 
     monkeypatch.setenv("SUPPORT_AGENT_SECRET", "from-the-default-variable")
     monkeypatch.setenv("MY_API_SECRET", "from-a-named-variable")

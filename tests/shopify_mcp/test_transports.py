@@ -19,7 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
-from shopify_mcp.transport import HttpLimits, http_app, serve_on_loopback
+from support_core.http_limits import HttpLimits
+from support_core.transport import http_app, serve_on_loopback
 from tests.processes import RunningServer, http_server
 from tests.raw_http import idle_connections, trickle
 from tests.shopify_mcp.support import OWNER, error_text, ok

@@ -1,110 +1,29 @@
-"""Serving the MCP server over stdio, Streamable HTTP or SSE: DNS-rebinding protection, a bearer token, HTTP limits."""
+"""HTTP limits every server of the project applies: which proxies to believe, how long to wait for a client,
+how many clients at once, how big headers may be (uvicorn alone has no header timeout and trusts 127.0.0.1)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import hmac
 import ipaddress
 import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import h11
 import uvicorn
-from mcp.server import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from shopify_mcp.errors import ConfigError
+from support_core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
-
-Transport = Literal["stdio", "streamable-http", "sse"]
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-PUBLIC_PATHS = frozenset({"/health"})
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class BearerTokenMiddleware:
-    """Requires `Authorization: Bearer <token>` on every HTTP request except `/health` (constant-time compare)."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self._app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") not in PUBLIC_PATHS:
-            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(supplied, self._expected):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b'{"error": "missing or wrong bearer token"}'})
-                return
-        await self._app(scope, receive, send)
-
-
-def transport_security(host: str, extra_hosts: tuple[str, ...]) -> TransportSecuritySettings | None:
-    """Host/Origin checks: always on for loopback binds; on a public bind only when allowed hosts are configured."""
-    if is_loopback(host):
-        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *extra_hosts]
-        origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-        origins += [f"https://{h.split(':')[0]}" for h in extra_hosts]
-        return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
-    if extra_hosts:
-        origins = [f"https://{h.split(':')[0]}" for h in extra_hosts] + [f"http://{h}" for h in extra_hosts]
-        return TransportSecuritySettings(allowed_hosts=list(extra_hosts), allowed_origins=origins)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-
-
-def http_app(
-    server: MCPServer,
-    transport: Literal["streamable-http", "sse"],
-    *,
-    host: str,
-    bearer_token: str | None,
-    allowed_hosts: tuple[str, ...] = (),
-) -> ASGIApp:
-    """The ASGI app for an HTTP transport. Refuses a non-loopback bind without a bearer token."""
-    if not is_loopback(host) and not bearer_token:
-        raise ConfigError(
-            f"Refusing to listen on {host} without authentication: set SHOPIFY_MCP_BEARER_TOKEN (a long random "
-            "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
-        )
-    security = transport_security(host, allowed_hosts)
-    if transport == "sse":
-        app: ASGIApp = server.sse_app(transport_security=security, host=host)
-    else:
-        app = server.streamable_http_app(transport_security=security, host=host)
-    if bearer_token:
-        app = BearerTokenMiddleware(app, bearer_token)
-    return app
-
-
-# --- HTTP limits: which proxies to believe, how long to wait for a client, how many at once -------------------
-# Shared by both MCP servers (run_server) and `support-agent serve`.
 
 
 @dataclass(frozen=True)
@@ -390,125 +309,3 @@ def uvicorn_config(app: ASGIApp, *, host: str, port: int, limits: HttpLimits, **
         h11_max_incomplete_event_size=limits.max_header_size,
         **options,
     )
-
-
-async def serve_http(
-    app: ASGIApp, host: str, port: int, log_level: str = "info", limits: HttpLimits | None = None
-) -> None:
-    config = uvicorn_config(
-        app, host=host, port=port, limits=limits or HttpLimits(), log_level=log_level.lower(), lifespan="on"
-    )
-    await uvicorn.Server(config).serve()
-
-
-async def run_server(
-    server: MCPServer,
-    transport: Transport,
-    *,
-    host: str,
-    port: int,
-    log_level: str,
-    bearer_token: str | None,
-    allowed_hosts: tuple[str, ...],
-    limits: HttpLimits | None = None,
-) -> None:
-    """Run an MCP server on stdio, or on HTTP behind the checks above and `limits` (default: `HttpLimits()`)."""
-    if transport == "stdio":
-        await server.run_stdio_async()
-        return
-    app = http_app(
-        server,
-        "sse" if transport == "sse" else "streamable-http",
-        host=host,
-        bearer_token=bearer_token,
-        allowed_hosts=allowed_hosts,
-    )
-    await serve_http(app, host, port, log_level, limits)
-
-
-# --- Serving an ASGI app on loopback in this event loop (the emulators, in tests and benchmarks) -----------
-
-READY_TIMEOUT = 10.0
-POLL_INTERVAL = 0.005
-SHUTDOWN_GRACE = 1
-"""Seconds in-flight requests get at shutdown before they are cancelled."""
-STOP_TIMEOUT = 5.0
-"""Seconds beyond the grace period to wait for uvicorn to stop before giving up on a clean shutdown."""
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handlers (the embedding program owns them); a failed bind is reported."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.startup_failed = False
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def run_until_exit(self) -> None:
-        try:
-            await self.serve()
-        except SystemExit:  # uvicorn exits when it cannot bind
-            self.startup_failed = True
-
-
-@contextlib.asynccontextmanager
-async def serve_on_loopback(
-    app: ASGIApp,
-    *,
-    name: str,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    ready_timeout: float = READY_TIMEOUT,
-    limits: HttpLimits | None = None,
-    lifespan: Literal["on", "off"] = "off",
-) -> AsyncIterator[str]:
-    """Serve an ASGI app (the project's emulators) on `host:port` (0 picks a free port) in this event loop and
-    yield `http://host:port` once uvicorn is listening. On exit the server stops, even when an exception or a
-    cancellation is on its way out, so the listening socket is never leaked.
-
-    With `limits`, the app is served as `serve_http` serves it (`uvicorn_config`); without, as uvicorn does."""
-    options: dict[str, Any] = {
-        "lifespan": lifespan,
-        "log_level": "warning",
-        "access_log": False,
-        "timeout_graceful_shutdown": SHUTDOWN_GRACE,
-    }
-    if limits is None:
-        config = uvicorn.Config(app, host=host, port=port, **options)
-    else:
-        config = uvicorn_config(app, host=host, port=port, limits=limits, **options)
-    server = _EmbeddedServer(config)
-    stopped = anyio.Event()
-
-    async def run() -> None:
-        try:
-            await server.run_until_exit()
-        finally:
-            stopped.set()
-
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(run)
-            try:
-                with anyio.fail_after(ready_timeout):
-                    while not server.started:
-                        if server.startup_failed:
-                            raise OSError(f"the {name} could not listen on {host}:{port}")
-                        await anyio.sleep(POLL_INTERVAL)
-                bound = server.servers[0].sockets[0].getsockname()[1]
-                url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-                logger.info("%s listening on %s", name, url)
-                yield url
-            finally:
-                # Let uvicorn shut down (closing its sockets) even when an exception or cancellation is on its way out,
-                # instead of the task group cancelling it mid-loop and leaking the listening socket.
-                server.should_exit = True
-                with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_GRACE + STOP_TIMEOUT):
-                    await stopped.wait()
-    except BaseExceptionGroup as group:  # the caller's own exception, not wrapped by the task group
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
