@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     demo.add_argument("--dir", default="support-agent-demo", help="where the demo mailbox, drafts and ledger go")
     commands.add_parser("tour", help="call each Shopify tool on the sandbox store over stdio and show the answers")
-    add_commands(commands)
+    add_commands(commands.add_parser)
     return parser.parse_args(argv)
 
 

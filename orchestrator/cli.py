@@ -17,7 +17,7 @@ from orchestrator.config import AgentConfig, ConfigError, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.ledger_schema import LedgerError
 from orchestrator.serve import add_serve_parser, run_serve
-from orchestrator.stats import add_stats_parser, run_stats
+from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
 
 if TYPE_CHECKING:
     from orchestrator.pipeline import Outcome
@@ -27,22 +27,23 @@ EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `run`, `once` and `chat` (with the common flags, also accepted after the command) to the subparsers."""
+def add_commands(add_parser: AddParser) -> None:
+    """Add `run`, `once`, `chat`, `stats`, `doctor` and `serve` (with the common flags, also accepted after the
+    command) with `add_parser`, the sub-command factory of the main parser."""
     common = argparse.ArgumentParser(add_help=False)
     add_common_flags(common, suppress=True)
-    run = commands.add_parser("run", parents=[common], help="watch the inbox and write reply drafts until stopped")
+    run = add_parser("run", parents=[common], help="watch the inbox and write reply drafts until stopped")
     run.add_argument("--interval", type=float, help="seconds between polls (overrides daemon.poll_interval)")
     run.add_argument("--concurrency", type=int, help="messages processed at once (overrides daemon.concurrency)")
-    commands.add_parser(
+    add_parser(
         "once", parents=[common], help="process the inbox's backlog, print what was done, exit (1 if any failed)"
     )
-    chat = commands.add_parser(
+    chat = add_parser(
         "chat", parents=[common], help="answer one customer message (or lines from stdin) without the mailbox"
     )
-    add_stats_parser(commands, common)
-    add_doctor_parser(commands, common)
-    add_serve_parser(commands, common)
+    add_stats_parser(add_parser, common)
+    add_doctor_parser(add_parser, common)
+    add_serve_parser(add_parser, common)
     chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
     chat.add_argument(
         "--email", help="the customer's verified address; without it order tools disclose nothing", default=None

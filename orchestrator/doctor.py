@@ -26,6 +26,7 @@ import httpx
 from shopify_mcp.client import SCOPE_HINTS
 
 if TYPE_CHECKING:
+    from orchestrator.stats_command import AddParser
     from google.oauth2.credentials import Credentials
 
     from gmail_mcp.config import GmailSettings
@@ -484,11 +485,9 @@ def _short(exc: BaseException) -> str:
 # --- command line -------------------------------------------------------------------------------------------------
 
 
-def add_doctor_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common_parent: argparse.ArgumentParser
-) -> argparse.ArgumentParser:
-    """Add `doctor` (with the common flags) to the subparsers."""
-    doctor = commands.add_parser(
+def add_doctor_parser(add_parser: AddParser, common_parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add `doctor` (with the common flags) with `add_parser`."""
+    doctor = add_parser(
         "doctor",
         parents=[common_parent],
         help="check the configuration end to end (Shopify, Gmail, LLM endpoint, files) and say what to fix",

@@ -22,6 +22,7 @@ from orchestrator.daemon import Daemon
 from orchestrator.ledger_schema import LedgerError
 from orchestrator.metrics import Metrics
 from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
+from orchestrator.stats_command import AddParser
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
 
@@ -224,11 +225,9 @@ async def serve(
 # --- the command ------------------------------------------------------------------------------------------------
 
 
-def add_serve_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common_parent: argparse.ArgumentParser
-) -> argparse.ArgumentParser:
-    """Add `serve` to the subcommands (`common_parent`: the `--config`/`--log-level` parent of the others)."""
-    serve_parser = commands.add_parser(
+def add_serve_parser(add_parser: AddParser, common_parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add `serve` with `add_parser` (`common_parent`: the `--config`/`--log-level` parent of the others)."""
+    serve_parser = add_parser(
         "serve", parents=[common_parent], help="serve the chat API (and health, metrics) over HTTP"
     )
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

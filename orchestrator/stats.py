@@ -15,20 +15,15 @@ The numbers, all computed from `LedgerEntry` rows by `compute`:
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import MappingProxyType
-from typing import TextIO
 
-import anyio
-
-from orchestrator.ledger_schema import STATES, LedgerEntry, LedgerError
+from orchestrator.ledger_schema import STATES, LedgerEntry
 from orchestrator.models import CATEGORIES, Verdict
 
 __all__ = [
@@ -36,11 +31,9 @@ __all__ = [
     "CategoryStats",
     "Stats",
     "ToolStats",
-    "add_stats_parser",
     "compute",
     "parse_period",
     "render_tables",
-    "run_stats",
     "time_to_draft_ms",
 ]
 
@@ -318,56 +311,3 @@ def parse_period(text: str, *, now: datetime | None = None) -> datetime | None:
         raise ValueError(f"period {text!r}: use a number of hours, days or weeks (24h, 7d, 30d, 2w) or 'all'")
     amount = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     return (now or datetime.now(UTC)) - amount
-
-
-def _period_argument(text: str) -> str:
-    try:
-        parse_period(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text.strip().lower()
-
-
-def add_stats_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common_parent: argparse.ArgumentParser
-) -> argparse.ArgumentParser:
-    """Add `stats` (`--since PERIOD`, `--html FILE`, and the common flags of `common_parent`) to the subparsers."""
-    stats = commands.add_parser(
-        "stats",
-        parents=[common_parent],
-        help="numbers from the ledger over a period: categories, time to draft, escalations, tools, verdicts, tokens",
-    )
-    stats.add_argument(
-        "--since",
-        default="7d",
-        type=_period_argument,
-        metavar="PERIOD",
-        help="messages updated in the last PERIOD: 24h, 7d, 30d, 2w, … or 'all' (default: 7d)",
-    )
-    stats.add_argument(
-        "--html", type=Path, metavar="FILE", help="also write one self-contained HTML page with charts to FILE"
-    )
-    return stats
-
-
-async def run_stats(args: argparse.Namespace, ledger_path: Path, out: TextIO) -> int:
-    """Print the tables for `args.since` (default all) and write `args.html` if given; 0, or LedgerError if no file."""
-    from orchestrator.ledger import Ledger
-    from orchestrator.stats_html import render_html
-
-    since = parse_period(getattr(args, "since", None) or "all")
-    if not await anyio.Path(ledger_path).is_file():
-        raise LedgerError(
-            f"There is no ledger at {ledger_path}: the daemon writes it on its first run (`support-agent once`), "
-            "or point the configuration's ledger path at an existing one"
-        )
-    async with Ledger(ledger_path) as ledger:
-        entries = await ledger.entries(since)
-    stats = compute(entries, since=since)
-    out.write(render_tables(stats))
-    html_path: Path | None = getattr(args, "html", None)
-    if html_path is not None:
-        page = render_html(stats, title="support-agent stats", generated_at=datetime.now(UTC))
-        await anyio.Path(html_path).write_text(page, encoding="utf-8")
-        out.write(f"HTML report written to {html_path}\n")
-    return 0

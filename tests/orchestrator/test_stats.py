@@ -17,15 +17,8 @@ from orchestrator.ledger import Ledger, LedgerEntry
 from orchestrator.ledger_schema import LedgerError
 from orchestrator.models import CATEGORIES, Verdict
 from orchestrator.pipeline import Outcome
-from orchestrator.stats import (
-    add_stats_parser,
-    compute,
-    p95,
-    parse_period,
-    render_tables,
-    run_stats,
-    time_to_draft_ms,
-)
+from orchestrator.stats import compute, p95, parse_period, render_tables, time_to_draft_ms
+from orchestrator.stats_command import add_stats_parser, run_stats
 from orchestrator.stats_html import render_html
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -61,7 +54,7 @@ def stats_args(*argv: str) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=argparse.SUPPRESS)
-    add_stats_parser(commands, common)
+    add_stats_parser(commands.add_parser, common)
     return parser.parse_args(["stats", *argv])
 
 
