@@ -229,7 +229,6 @@ async def test_pagination_with_cursors(api: httpx.AsyncClient) -> None:
     assert body["errors"][0]["message"] == "you must provide one of first or last"
 
 
-@pytest.mark.skipif(not SANDBOX.is_file(), reason="shopify_mcp/sandbox/store.json is not written yet")
 async def test_every_operation_over_the_sandbox_store() -> None:
     store = load_sandbox_store()
     order = store.orders[-1]

@@ -113,7 +113,6 @@ def test_load_store_names_the_file(tmp_path: Path) -> None:
     assert len(load_store(good, now=NOW).orders) == 5
 
 
-@pytest.mark.skipif(not SANDBOX.is_file(), reason="shopify_mcp/sandbox/store.json is not written yet")
 def test_the_sandbox_store_loads() -> None:
     store = load_sandbox_store()
     assert store.orders and store.products and store.customers and store.discounts
