@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @asynccontextmanager
 async def open_mailbox(settings: GmailSettings) -> AsyncIterator[tuple[Mailbox, str]]:
     """The configured backend wrapped in a `Mailbox`, and the backend's name ('gmail' or 'maildir')."""
-    from shopify_mcp.backoff import Backoff
+    from support_core.retry import RetryPolicy
 
     backend: MailBackend
     if settings.use_gmail:
@@ -58,7 +58,7 @@ async def open_mailbox(settings: GmailSettings) -> AsyncIterator[tuple[Mailbox, 
         from gmail_mcp.gmail_api import GmailApiBackend
 
         credentials, token_path = load_credentials(settings)
-        backoff = Backoff(
+        backoff = RetryPolicy(
             base=settings.retry_base_delay, max_delay=settings.retry_max_delay, attempts=settings.max_retries + 1
         )
         backend = GmailApiBackend(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import google_auth_httplib2
@@ -22,13 +23,14 @@ from googleapiclient.errors import HttpError
 from gmail_mcp.backend import SYSTEM_LABELS, Changes, DraftRecord, RawMessage
 from gmail_mcp.credentials import save_credentials
 from gmail_mcp.errors import (
+    ConfigError,
     InvalidInputError,
     MailboxUnavailableError,
     MailError,
     MessageNotFoundError,
     ReauthorizationRequired,
 )
-from shopify_mcp.backoff import Backoff, parse_retry_after
+from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,15 @@ REAUTHORISE = (
     "Google refused the saved Gmail authorisation ({detail}): the refresh token was revoked or has expired (apps "
     "left in 'Testing' status get tokens that expire after 7 days). Run `gmail-mcp auth` again."
 )
+ITEM_KINDS = {
+    "messages.get": "message",
+    "messages.modify": "message",
+    "messages.batchModify": "message",
+    "threads.get": "thread",
+    "drafts.get": "draft",
+    "drafts.create": "thread",
+}
+"""Methods that name a message, thread or draft, and what a 404 from Gmail about it means is missing."""
 BATCH_THRESHOLD = 10
 """Label changes for more messages than this use one batchModify (50 quota units) instead of one modify each (5)."""
 
@@ -50,12 +61,21 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
 
 
-def _reason(error: HttpError) -> str | None:
+def _error_body(error: HttpError) -> dict[str, Any] | None:
+    """The `error` object of Google's JSON error answer (`code`, `message`, `errors`, `status`), if that is the body."""
     try:
         details = json.loads(error.content.decode("utf-8", "replace"))
-        return str(details["error"]["errors"][0]["reason"])
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, AttributeError):
         return None
+    body = details.get("error") if isinstance(details, dict) else None
+    return body if isinstance(body, dict) else None
+
+
+def _reason(error: HttpError) -> str | None:
+    body = _error_body(error)
+    errors = body.get("errors") if body is not None else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    return str(first["reason"]) if isinstance(first, dict) and "reason" in first else None
 
 
 class GmailApiBackend:
@@ -69,14 +89,15 @@ class GmailApiBackend:
         api_endpoint: str | None = None,
         user_id: str = "me",
         timeout: float = 30.0,
-        backoff: Backoff | None = None,
+        backoff: RetryPolicy | None = None,
     ) -> None:
         self._credentials = credentials
         self._token_path = token_path
         self._saved_token = credentials.token
         self._user = user_id
         self._timeout = timeout
-        self._backoff = backoff or Backoff()
+        self._retry = backoff or RetryPolicy()
+        self._api_endpoint = api_endpoint
         options = {"api_endpoint": api_endpoint.rstrip("/") + "/"} if api_endpoint else None
         self._service: Any = build(
             "gmail", "v1", credentials=credentials, client_options=options, static_discovery=True, cache_discovery=False
@@ -116,39 +137,64 @@ class GmailApiBackend:
 
     async def _call(self, method: str, build_request: Callable[[], Any]) -> Any:
         """Execute with retries on 429, 403 rate limits, 5xx, timeouts and connection errors."""
-        problem = "no answer"
-        for attempt in range(1, self._backoff.attempts + 1):
-            retry_after: float | None = None
-            self.calls += 1
-            try:
-                return await anyio.to_thread.run_sync(self._execute, build_request())
-            except RefreshError as exc:
-                detail = "invalid_grant" if "invalid_grant" in str(exc) else type(exc).__name__
-                raise ReauthorizationRequired(REAUTHORISE.format(detail=detail)) from None
-            except HttpError as exc:
-                status = int(exc.resp.status)
-                reason = _reason(exc)
-                if status == 404:
-                    raise MessageNotFoundError(
-                        f"Gmail has no such item ({method}): it may have been deleted."
-                    ) from None
-                if status == 401:
-                    raise ReauthorizationRequired(REAUTHORISE.format(detail="HTTP 401")) from None
-                if status == 400:
-                    raise InvalidInputError(f"Gmail refused {method}: {exc.reason}") from None
-                retryable = status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS)
-                if not retryable:
-                    raise MailError(f"Gmail refused {method} (HTTP {status}, {reason or exc.reason}).") from None
-                problem = f"HTTP {status}{f' {reason}' if reason else ''}"
-                retry_after = parse_retry_after(exc.resp.get("retry-after"))
-            except (TransportError, httplib2.HttpLib2Error, OSError) as exc:
-                problem = type(exc).__name__
-            if attempt < self._backoff.attempts:
-                delay = self._backoff.delay(attempt, retry_after)
-                logger.warning("Gmail %s failed (%s); retry %d in %.2f s", method, problem, attempt, delay)
-                await anyio.sleep(delay)
-        raise MailboxUnavailableError(
-            f"Gmail did not answer {method} after {self._backoff.attempts} attempts ({problem}). Try again later."
+        try:
+            return await call_with_retries(
+                lambda: self._attempt(method, build_request), self._retry, label=f"Gmail {method}", logger=logger
+            )
+        except RetriesExhausted as exhausted:
+            raise MailboxUnavailableError(
+                f"Gmail did not answer {method} after {exhausted.attempts_text} ({exhausted.problem}). Try again later."
+            ) from None
+
+    async def _attempt(self, method: str, build_request: Callable[[], Any]) -> Any:
+        """One execution: the answer, `TransientError` when worth another attempt, or the `MailError` it means."""
+        self.calls += 1
+        try:
+            return await anyio.to_thread.run_sync(self._execute, build_request())
+        except RefreshError as exc:
+            if "invalid_grant" not in str(exc) and exc.retryable:  # Google's token endpoint failing, not refusing
+                raise TransientError("the token refresh failed") from None
+            detail = "invalid_grant" if "invalid_grant" in str(exc) else type(exc).__name__
+            raise ReauthorizationRequired(REAUTHORISE.format(detail=detail)) from None
+        except HttpError as exc:
+            raise self._refusal(method, exc) from None
+        except (TransportError, httplib2.HttpLib2Error, OSError) as exc:
+            raise TransientError(type(exc).__name__) from None
+
+    def _refusal(self, method: str, exc: HttpError) -> Exception:
+        """What a Gmail error answer means: a `TransientError` to retry, or the `MailError` to raise."""
+        status = int(exc.resp.status)
+        reason = _reason(exc)
+        if status == 404:
+            return self._not_found(method, exc)
+        if status == 401:
+            return ReauthorizationRequired(REAUTHORISE.format(detail="HTTP 401"))
+        if status == 400:
+            return InvalidInputError(f"Gmail refused {method}: {exc.reason}")
+        if status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS):
+            retry_after = retry_after_seconds(exc.resp.get("retry-after"))
+            return TransientError(f"HTTP {status}{f' {reason}' if reason else ''}", retry_after=retry_after)
+        return MailError(f"Gmail refused {method} (HTTP {status}, {reason or exc.reason}).")
+
+    def _not_found(self, method: str, exc: HttpError) -> MailError:
+        """A 404 is about a message, thread or draft only when Gmail said so, in its JSON error, for a method that
+        names one; otherwise the request went to an address that is not the Gmail API (a wrong endpoint)."""
+        body = _error_body(exc)
+        said_not_found = body is not None and (_reason(exc) == "notFound" or body.get("status") == "NOT_FOUND")
+        if said_not_found and method == "history.list":
+            return MessageNotFoundError("Gmail no longer has history from that point (history.list): sync in full.")
+        if said_not_found and method in ITEM_KINDS:
+            return MessageNotFoundError(f"Gmail has no such {ITEM_KINDS[method]} ({method}): it may have been deleted.")
+        if self._api_endpoint:
+            parts = urlsplit(self._api_endpoint)
+            where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"  # no user:password@
+            return ConfigError(
+                f"Gmail answered 404 for {method}: there is no Gmail API at {where}; check "
+                "GMAIL_API_ENDPOINT (the API root, e.g. https://gmail.googleapis.com/)."
+            )
+        return MailError(
+            f"Gmail answered 404 for {method}: the Gmail API address was not found; upgrade "
+            "google-api-python-client, whose discovery document names it."
         )
 
     def _users(self) -> Any:

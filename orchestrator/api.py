@@ -22,10 +22,11 @@ from starlette.routing import Route
 from orchestrator import __version__
 from orchestrator.chat import ChatTurn, answer, router
 from orchestrator.config import AgentConfig
-from orchestrator.ledger import Ledger, LedgerEntry, LedgerError
+from orchestrator.errors import LedgerError, RequestError, ServerUnavailableError, ToolCallError
+from orchestrator.ledger import Ledger, LedgerEntry
 from orchestrator.llm import LLM
 from orchestrator.metrics import CONTENT_TYPE, Metrics
-from orchestrator.servers import ServerConnection, ServerUnavailableError, ToolCallError, ToolServers
+from orchestrator.servers import ServerConnection, ToolServers
 from support_core.addresses import AddressError, normalise_address
 
 logger = logging.getLogger(__name__)
@@ -240,13 +241,6 @@ async def health_report(servers: ToolServers, ledger: Ledger, llm: LLM | None, h
 
 
 # --- the app ----------------------------------------------------------------------------------------------------
-
-
-class RequestError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 from orchestrator.config import AgentConfig
+from orchestrator.errors import LLMError
 from orchestrator.guard import guard_draft
 from orchestrator.ledger import Ledger
-from orchestrator.llm import LLM, LLMError
+from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline

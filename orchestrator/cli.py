@@ -13,9 +13,9 @@ import anyio
 import anyio.to_thread
 from pydantic import ValidationError
 
-from orchestrator.config import AgentConfig, ConfigError, Secrets, load_config
+from orchestrator.config import AgentConfig, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
-from orchestrator.ledger_schema import LedgerError
+from orchestrator.errors import ConfigError, LedgerError
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator.errors import ConfigError
 from orchestrator.gatekeeper import GatekeeperRules
 from orchestrator.models import CATEGORIES
 
@@ -17,10 +18,6 @@ DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
 FORWARDED_PREFIXES = ("SHOPIFY_", "GMAIL_")
 FORWARDED_NAMES = ("GOOGLE_TOKEN_JSON", "PATH", "HOME", "LANG", "LC_ALL", "TZ")
 """Environment passed to the stdio tool servers (the SDK's stdio client forwards almost nothing by itself)."""
-
-
-class ConfigError(Exception):
-    """The configuration file or an environment variable is wrong; the message says which and how."""
 
 
 class Section(BaseModel):

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from orchestrator.config import AgentConfig
-from orchestrator.ledger import Claim, Ledger, LostClaimError
+from orchestrator.errors import LostClaimError
+from orchestrator.ledger import Claim, Ledger
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ToolServers
 

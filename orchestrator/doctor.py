@@ -26,11 +26,11 @@ import httpx
 from shopify_mcp.client import SCOPE_HINTS
 
 if TYPE_CHECKING:
-    from orchestrator.stats_command import AddParser
     from google.oauth2.credentials import Credentials
 
     from gmail_mcp.config import GmailSettings
     from orchestrator.config import AgentConfig, Secrets
+    from orchestrator.stats_command import AddParser
     from shopify_mcp.config import ShopifySettings
 
 T = TypeVar("T")
@@ -304,14 +304,14 @@ async def _refresh(credentials: Credentials, call_timeout: float) -> Check | Non
 
 async def _mailbox_check(credentials: Credentials, settings: GmailSettings, call_timeout: float) -> Check:
     from gmail_mcp.gmail_api import GmailApiBackend
-    from shopify_mcp.backoff import Backoff
+    from support_core.retry import RetryPolicy
 
     backend = GmailApiBackend(
         credentials,
         api_endpoint=settings.api_endpoint,
         user_id=settings.user_id,
         timeout=call_timeout,
-        backoff=Backoff(attempts=1),
+        backoff=RetryPolicy(attempts=1),
     )
     try:
         address = await _bounded(call_timeout + 1, backend.address())

@@ -30,14 +30,13 @@ from typing import Any
 
 import anyio.to_thread
 
+from orchestrator.errors import LedgerError, LostClaimError
 from orchestrator.ledger_schema import (
     STATES,
     Claim,
     Engine,
     FinalState,
     LedgerEntry,
-    LedgerError,
-    LostClaimError,
     State,
     connect,
     entry_from_row,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from orchestrator.errors import LedgerError, LostClaimError
 from orchestrator.models import Category, Verdict
 
 __all__ = [
@@ -55,14 +56,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 """Statements that take a ledger file from version N-1 to N: to change the schema, add version N+1 here."""
 SCHEMA_VERSION = max(MIGRATIONS)
 _TABLES = {"messages", "meta"}
-
-
-class LedgerError(Exception):
-    """The ledger file cannot be used; the message names the file and what to do about it."""
-
-
-class LostClaimError(LedgerError):
-    """The caller no longer owns the message (lease expired or another worker took it): drop it, write nothing."""
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:

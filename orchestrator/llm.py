@@ -29,6 +29,8 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageFunctionToolCall
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from orchestrator.errors import LLMAuthError, LLMOutputError, LLMUnavailableError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -38,26 +40,6 @@ DEFAULT_MAX_RETRIES = 2
 _UNNEEDED_SCHEMA_KEYS = frozenset({"$schema", "title"})
 ModelT = TypeVar("ModelT", bound=BaseModel)
 CompletionT = TypeVar("CompletionT")
-
-
-class LLMError(Exception):
-    """Base of the errors this module raises; the message is for a person and never holds a key or a prompt."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class LLMUnavailableError(LLMError):
-    """The endpoint could not answer (timeout, connection, 429, 5xx, other HTTP errors) after the client's retries."""
-
-
-class LLMAuthError(LLMError):
-    """The endpoint rejected the credentials (HTTP 401/403): fix the key, retrying will not help."""
-
-
-class LLMOutputError(LLMError):
-    """The model answered, but not usably: a refusal, no choices, or JSON that does not parse or fit the schema."""
 
 
 @dataclass(frozen=True, slots=True)

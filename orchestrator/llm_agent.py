@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass
 
 from orchestrator.config import AgentConfig
+from orchestrator.errors import ToolCallError, ToolNotAllowedError
 from orchestrator.llm import LLM, Usage, to_openai_tool, tool_message
 from orchestrator.models import CATEGORIES, RouterDecision
-from orchestrator.servers import ToolCallError
-from orchestrator.tools import BoundTools, ToolNotAllowedError
+from orchestrator.tools import BoundTools
 
 ROUTER_SYSTEM = f"""\
 You triage customer-support email for an online shop. Classify the customer's message into exactly one category:

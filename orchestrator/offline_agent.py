@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from orchestrator.models import RouterDecision
-from orchestrator.servers import ToolCallError
+from orchestrator.errors import ToolCallError
 from orchestrator.templates import ReplyFacts, Tone, render_reply
 from orchestrator.tools import BoundTools
 from shopify_mcp.models import CustomerOrders, DiscountCheck, OrderDetails, Policies, Product, ProductSearch, Promotions

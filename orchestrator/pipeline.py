@@ -12,11 +12,12 @@ from typing import Any
 
 from gmail_mcp.models import Headers, Message
 from orchestrator.config import AgentConfig
+from orchestrator.errors import LLMError
 from orchestrator.gatekeeper import gatekeep
 from orchestrator.guard import guard_draft, visible_text
 from orchestrator.identity import default_recipient
 from orchestrator.ledger import Claim, Ledger
-from orchestrator.llm import LLM, LLMError
+from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm, route_llm
 from orchestrator.models import GateDecision, RouterDecision, Verdict
 from orchestrator.offline_agent import answer_offline

@@ -16,12 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gmail_mcp.config import load_settings as load_gmail_settings
 from gmail_mcp.errors import ConfigError as GmailConfigError
-from orchestrator.config import AgentConfig, ConfigError, Secrets, server_environment
+from orchestrator.config import AgentConfig, Secrets, server_environment
 from orchestrator.daemon import Daemon, worker_name
+from orchestrator.errors import ConfigError, ServerUnavailableError, ToolCallError
 from orchestrator.ledger import Claim, Ledger
 from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
-from orchestrator.servers import ServerSpec, ServerUnavailableError, ToolCallError, ToolServers
+from orchestrator.servers import ServerSpec, ToolServers
 
 logger = logging.getLogger(__name__)
 

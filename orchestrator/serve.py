@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from collections.abc import Callable, Generator
@@ -17,14 +16,15 @@ from pydantic import Field, SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.api import HealthState, create_app
-from orchestrator.config import AgentConfig, ConfigError, Secrets
+from orchestrator.config import AgentConfig, Secrets
 from orchestrator.daemon import Daemon
-from orchestrator.ledger_schema import LedgerError
+from orchestrator.errors import ConfigError, LedgerError, StartupError
 from orchestrator.metrics import Metrics
 from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
 from orchestrator.stats_command import AddParser
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
+from support_core.transport import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -50,25 +50,12 @@ class ServeSettings(BaseSettings):
         return self.secret.get_secret_value() if self.secret is not None else None
 
 
-class StartupError(Exception):
-    """The server must not start; the message says why and what to do."""
-
-
 class SignallessServer(uvicorn.Server):
     """uvicorn without its own signal handlers: `watch_signals` owns SIGINT/SIGTERM and sets `should_exit`."""
 
     @contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:

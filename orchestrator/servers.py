@@ -14,6 +14,8 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 from mcp.types import CONNECTION_CLOSED, Tool
 
+from orchestrator.errors import ServerUnavailableError, ToolCallError
+
 logger = logging.getLogger(__name__)
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -26,19 +28,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 RESTART_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, TimeoutError, MCPError)
-
-
-class ToolCallError(Exception):
-    """A tool answered with an error (`is_error`): the message is the server's, written for a model or a person."""
-
-    def __init__(self, server: str, tool: str, message: str) -> None:
-        super().__init__(message)
-        self.server = server
-        self.tool = tool
-
-
-class ServerUnavailableError(Exception):
-    """A tool server could not be reached, even after restarting it once."""
 
 
 @dataclass(frozen=True)

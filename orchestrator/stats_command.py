@@ -10,7 +10,7 @@ from typing import TextIO
 
 import anyio
 
-from orchestrator.ledger_schema import LedgerError
+from orchestrator.errors import LedgerError
 from orchestrator.stats import compute, parse_period, render_tables
 from orchestrator.stats_html import render_html
 

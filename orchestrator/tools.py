@@ -10,8 +10,9 @@ from typing import Any
 
 from mcp.types import Tool
 
+from orchestrator.errors import ToolCallError, ToolNotAllowedError
 from orchestrator.guard import Evidence
-from orchestrator.servers import ServerConnection, ToolCallError
+from orchestrator.servers import ServerConnection
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +21,6 @@ ECHOING_TOOLS = frozenset({"escalate_ticket", "list_tickets"})
 otherwise a model could launder another customer's address or a foreign link through a ticket."""
 BOUND_ARGUMENT = "customer_email"
 """Set by the orchestrator to the address the draft goes to; removed from every schema a model sees."""
-
-
-class ToolNotAllowedError(Exception):
-    """The agent asked for a tool outside its category's allow-list."""
 
 
 @dataclass

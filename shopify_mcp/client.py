@@ -14,7 +14,6 @@ import anyio
 import httpx
 
 from shopify_mcp.auth import TokenProvider
-from shopify_mcp.backoff import Backoff, parse_retry_after
 from shopify_mcp.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -26,11 +25,21 @@ from shopify_mcp.errors import (
 )
 from shopify_mcp.queries import ALL_OPERATIONS
 from shopify_mcp.throttle import CostThrottle
+from support_core.retry import (
+    RetriesExhausted,
+    RetryNotice,
+    RetryPolicy,
+    TransientError,
+    call_with_retries,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
 _SCOPE_IN_MESSAGE = re.compile(r"`(\w+)` access scope")
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
+_RETRYABLE_CODES = ("THROTTLED", "INTERNAL_SERVER_ERROR")
+"""GraphQL error codes (in an HTTP 200 answer) worth another attempt, in order of precedence."""
 
 SCOPE_HINTS = {
     "read_all_orders": "orders older than 60 days are invisible",
@@ -42,14 +51,6 @@ SCOPE_HINTS = {
     "read_discounts": "discount codes cannot be checked",
     "read_legal_policies": "store policies cannot be read",
 }
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    data: dict[str, Any] | None = None
-    problem: str = ""
-    retry_after: float | None = None
-    refresh: bool = False
 
 
 @dataclass
@@ -67,9 +68,10 @@ class ClientStats:
 class AdminClient:
     """Sends the operations of `shopify_mcp.queries` to `{base_url}/admin/api/{version}/graphql.json`.
 
-    Retries (with jittered, capped backoff) THROTTLED answers, 429 (honouring Retry-After), 5xx and timeouts;
-    never 4xx auth or scope errors, which become `AuthenticationError` / `AccessDeniedError` naming the fix.
-    Ignored search filters (`extensions.search` warnings) raise `SearchFilterError`.
+    Retries (with jittered, capped backoff, `support_core.retry`) THROTTLED and INTERNAL_SERVER_ERROR answers,
+    429 (honouring Retry-After), 5xx and timeouts; never 4xx auth or scope errors, which become
+    `AuthenticationError` / `AccessDeniedError` naming the fix. A 401 with renewable credentials gets one fresh
+    token within the same attempt. Ignored search filters (`extensions.search` warnings) raise `SearchFilterError`.
     """
 
     def __init__(
@@ -79,7 +81,7 @@ class AdminClient:
         base_url: str,
         api_version: str,
         tokens: TokenProvider,
-        backoff: Backoff | None = None,
+        backoff: RetryPolicy | None = None,
         throttle: CostThrottle | None = None,
         sleep: Callable[[float], Any] = anyio.sleep,
     ) -> None:
@@ -88,7 +90,7 @@ class AdminClient:
         self.api_version = api_version
         self._endpoint = f"{self._base_url}/admin/api/{api_version}/graphql.json"
         self._tokens = tokens
-        self._backoff = backoff or Backoff()
+        self._retry = backoff or RetryPolicy()
         self._throttle = throttle or CostThrottle(sleep=sleep)
         self._sleep = sleep
         self.stats = ClientStats()
@@ -102,69 +104,69 @@ class AdminClient:
         """Run a named operation and return its `data`; raise a `ShopifyAPIError` subclass on failure."""
         document = ALL_OPERATIONS[operation]
         body = {"query": document, "variables": variables or {}, "operationName": operation}
-        refreshed = False
-        attempts = self._backoff.attempts
-        outcome = _Outcome(problem="no answer")
-        for attempt in range(1, attempts + 1):
-            await self._throttle.acquire(operation)
-            try:
-                outcome = await self._attempt(operation, body, may_refresh=not refreshed)
-            finally:
-                self._throttle.settle(operation)
-            if outcome.data is not None:
-                return outcome.data
-            if outcome.refresh:
-                refreshed = True
-                continue
-            if attempt == attempts:
-                break
-            self.stats.retries += 1
-            delay = self._backoff.delay(attempt, outcome.retry_after)
-            logger.warning(
-                "Shopify %s failed (%s); retry %d/%d in %.2f s",
-                operation,
-                outcome.problem,
-                attempt,
-                attempts - 1,
-                delay,
+        try:
+            return await call_with_retries(
+                lambda: self._attempt(operation, body),
+                self._retry,
+                label=f"Shopify {operation}",
+                logger=logger,
+                sleep=self._sleep,
+                on_retry=self._count_retry,
             )
-            await self._sleep(delay)
-        if outcome.problem == "THROTTLED":
-            raise ThrottledError(
-                f"Shopify kept throttling {operation} after {attempts} attempts; the store's API budget is "
-                "exhausted by other apps or load. Try again in a minute.",
+        except RetriesExhausted as exhausted:
+            if exhausted.problem == "THROTTLED":
+                raise ThrottledError(
+                    f"Shopify kept throttling {operation} after {exhausted.attempts_text}; the store's API budget is "
+                    "exhausted by other apps or load. Try again in a minute.",
+                    operation=operation,
+                ) from None
+            raise UpstreamUnavailableError(
+                f"Shopify did not answer {operation} after {exhausted.attempts_text} ({exhausted.problem}). "
+                "Shopify may be degraded (status.shopify.com) or the store URL is unreachable.",
                 operation=operation,
-            )
-        raise UpstreamUnavailableError(
-            f"Shopify did not answer {operation} after {attempts} attempts ({outcome.problem}). "
-            "Shopify may be degraded (status.shopify.com) or the store URL is unreachable.",
-            operation=operation,
-        )
+            ) from None
 
-    async def _attempt(self, operation: str, body: dict[str, Any], *, may_refresh: bool) -> _Outcome:
-        """One request: its data, or why it should be retried. Non-retryable failures raise."""
+    def _count_retry(self, notice: RetryNotice) -> None:
+        self.stats.retries += 1
+
+    async def _attempt(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One attempt: the operation's data, or `TransientError` when worth another; other failures raise."""
+        await self._throttle.acquire(operation)
+        try:
+            response = await self._send(operation, body)
+            if response.status_code == 401 and self._tokens.renewable:
+                self._tokens.invalidate()  # revoked or expired early: exchange the credentials once more
+                response = await self._send(operation, body)
+            return self._read(operation, response)
+        finally:
+            self._throttle.settle(operation)
+
+    async def _send(self, operation: str, body: dict[str, Any]) -> httpx.Response:
         started = time.perf_counter()
         try:
             response = await self._post(body)
         except httpx.TimeoutException:
-            return _Outcome(problem="the request timed out")
+            raise TransientError("the request timed out") from None
         except httpx.TransportError as exc:
-            return _Outcome(problem=f"the connection failed ({type(exc).__name__})")
+            raise TransientError(f"the connection failed ({type(exc).__name__})") from None
         self.stats.last_status = response.status_code
         elapsed = (time.perf_counter() - started) * 1000
         logger.debug("Shopify %s -> HTTP %s in %.0f ms", operation, response.status_code, elapsed)
-        if response.status_code == 401 and self._tokens.renewable and may_refresh:
-            self._tokens.invalidate()
-            return _Outcome(problem="HTTP 401", refresh=True)
+        return response
+
+    def _read(self, operation: str, response: httpx.Response) -> dict[str, Any]:
         if response.status_code in _RETRYABLE_STATUS:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return _Outcome(problem=f"HTTP {response.status_code}", retry_after=retry_after)
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            raise TransientError(f"HTTP {response.status_code}", retry_after=retry_after)
         payload = self._decode(operation, response)
         self._throttle.observe(operation, _dig(payload, "extensions", "cost"))
-        if _is_throttled(payload):
+        code = _retryable_code(payload)
+        if code == "THROTTLED":
             self.stats.throttled += 1
-            return _Outcome(problem="THROTTLED", retry_after=self._throttle.wait_after_throttle(operation))
-        return _Outcome(data=self._data(operation, payload))
+            raise TransientError(code, retry_after=self._throttle.wait_after_throttle(operation))
+        if code is not None:
+            raise TransientError(code)
+        return self._data(operation, payload)
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         token = await self._tokens.token()
@@ -252,11 +254,15 @@ def _dig(payload: dict[str, Any], *keys: str) -> Any:
     return node
 
 
-def _is_throttled(payload: dict[str, Any]) -> bool:
+def _retryable_code(payload: dict[str, Any]) -> str | None:
+    """THROTTLED or INTERNAL_SERVER_ERROR when the answer's errors say so, unless one is a scope refusal."""
     errors = payload.get("errors")
     if not isinstance(errors, list):
-        return False
-    return any(isinstance(e, dict) and _dig(e, "extensions", "code") == "THROTTLED" for e in errors)
+        return None
+    codes = {_dig(e, "extensions", "code") for e in errors if isinstance(e, dict)}
+    if "ACCESS_DENIED" in codes:
+        return None
+    return next((code for code in _RETRYABLE_CODES if code in codes), None)
 
 
 def _error_from_graphql(operation: str, errors: Any) -> ShopifyAPIError:

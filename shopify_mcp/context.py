@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import httpx
 
 from shopify_mcp.auth import ClientCredentialsToken, StaticToken, TokenProvider
-from shopify_mcp.backoff import Backoff
 from shopify_mcp.catalog import Catalog
 from shopify_mcp.client import AdminClient
 from shopify_mcp.config import ShopifySettings
@@ -20,6 +19,7 @@ from shopify_mcp.discounts import DiscountLookup
 from shopify_mcp.orders import OrderLookup
 from shopify_mcp.policies import PolicyLookup
 from shopify_mcp.tickets import TicketSink, build_ticket_sink
+from support_core.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from shopify_mcp.emulator import ShopifyEmulator
@@ -88,7 +88,7 @@ async def open_context(
                     api_http, base_url, settings.client_id, settings.client_secret.get_secret_value()
                 )
         async with api_http:
-            backoff = Backoff(
+            backoff = RetryPolicy(
                 base=settings.retry_base_delay, max_delay=settings.retry_max_delay, attempts=settings.max_retries + 1
             )
             client = AdminClient(

@@ -29,7 +29,6 @@ import anyio
 import httpx
 from httpx import AsyncClient
 
-from shopify_mcp.backoff import Backoff, parse_retry_after
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
 from shopify_mcp.inputs import normalise_customer_email
@@ -42,6 +41,7 @@ from shopify_mcp.models import (
     TicketStatus,
 )
 from support_core.categories import TICKET_CATEGORIES, TicketCategory
+from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class _RemoteTicketSink(TicketSink):
     sink: SinkName
     target: str  # "Zendesk at https://acme.zendesk.com", for messages
 
-    def __init__(self, http: AsyncClient, backoff: Backoff, timeout: float | None) -> None:
+    def __init__(self, http: AsyncClient, backoff: RetryPolicy, timeout: float | None) -> None:
         self.backoff = backoff
         self._http = http
         self._timeout = http.timeout if timeout is None else httpx.Timeout(timeout)
@@ -244,30 +244,30 @@ class _RemoteTicketSink(TicketSink):
         """The ticket completed from a final answer that is not 429/5xx, or `TicketSinkError` if it was refused."""
 
     async def create(self, request: TicketRequest) -> Ticket:
-        ticket = _make_ticket(request, ticket_id=new_ticket_id(), sink=self.sink)
-        last = "no answer"
-        for attempt in range(1, self.backoff.attempts + 1):
-            retry_after: float | None = None
-            try:
-                response = await self._send(ticket)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            else:
-                if response.status_code != 429 and response.status_code < 500:
-                    ticket = self._accept(ticket, response)
-                    logger.info("Ticket %s (%s) created in the %s sink", ticket.id, ticket.category, self.sink)
-                    return ticket
-                last = f"HTTP {response.status_code}"
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if attempt < self.backoff.attempts:
-                delay = self.backoff.delay(attempt, retry_after)
-                reason = last.partition(":")[0]
-                logger.warning("Ticket %s: attempt %d failed (%s); retry in %.2f s", ticket.id, attempt, reason, delay)
-                await anyio.sleep(delay)
-        raise TicketSinkError(
-            f"Delivery of ticket {ticket.id} to {self.target} failed after {self.backoff.attempts} attempts "
-            f"(last: {last}); the ticket was not created: check that the receiver is up and reachable, then try again"
-        )
+        pending = _make_ticket(request, ticket_id=new_ticket_id(), sink=self.sink)
+        label = f"Ticket {pending.id} to {self.target}"
+        try:
+            ticket = await call_with_retries(lambda: self._deliver(pending), self.backoff, label=label, logger=logger)
+        except RetriesExhausted as exhausted:
+            raise TicketSinkError(
+                f"Delivery of ticket {pending.id} to {self.target} failed after {exhausted.attempts_text} "
+                f"(last: {exhausted.detail}); the ticket was not created: check that the receiver is up and "
+                "reachable, then try again"
+            ) from None
+        logger.info("Ticket %s (%s) created in the %s sink", ticket.id, ticket.category, self.sink)
+        return ticket
+
+    async def _deliver(self, ticket: Ticket) -> Ticket:
+        """One attempt: the accepted ticket, `TransientError` on 429/5xx/network failures, else `_accept`'s error."""
+        try:
+            response = await self._send(ticket)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            name = type(exc).__name__  # the log gets the type only: an exception's text may quote a URL
+            raise TransientError(name, detail=f"{name}: {exc}" if str(exc) else name) from None
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            raise TransientError(f"HTTP {response.status_code}", retry_after=retry_after)
+        return self._accept(ticket, response)
 
 
 def sign_webhook_payload(secret: str, timestamp: str, body: bytes) -> str:
@@ -307,7 +307,7 @@ class WebhookTicketSink(_RemoteTicketSink):
     sink = "webhook"
 
     def __init__(
-        self, url: str, secret: str, http: AsyncClient, backoff: Backoff, *, timeout: float | None = None
+        self, url: str, secret: str, http: AsyncClient, backoff: RetryPolicy, *, timeout: float | None = None
     ) -> None:
         super().__init__(http, backoff, timeout)
         self.url = url
@@ -367,7 +367,7 @@ class ZendeskTicketSink(_RemoteTicketSink):
         email: str,
         api_token: str,
         http: AsyncClient,
-        backoff: Backoff,
+        backoff: RetryPolicy,
         *,
         timeout: float | None = None,
     ) -> None:
@@ -426,8 +426,10 @@ class ZendeskTicketSink(_RemoteTicketSink):
 
 
 def build_ticket_sink(settings: ShopifySettings, http: AsyncClient) -> TicketSink:
-    """The sink `settings.ticket_sink` names, with retries from `max_retries` and `retry_max_delay`."""
-    backoff = Backoff(attempts=settings.max_retries + 1, max_delay=settings.retry_max_delay)
+    """The sink `settings.ticket_sink` names, retrying as `max_retries`, `retry_base_delay`, `retry_max_delay` say."""
+    backoff = RetryPolicy(
+        base=settings.retry_base_delay, max_delay=settings.retry_max_delay, attempts=settings.max_retries + 1
+    )
     if settings.ticket_sink == "local":
         return LocalTicketSink(settings.ticket_db)
     if settings.ticket_sink == "webhook":

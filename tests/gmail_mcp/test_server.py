@@ -20,7 +20,7 @@ from gmail_mcp.mailbox import Mailbox
 from gmail_mcp.maildir import MaildirBackend, deliver_message
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox, sandbox_files
 from gmail_mcp.server import create_server
-from shopify_mcp.backoff import Backoff
+from support_core.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 OWN = "support@aurora-activewear.example"
@@ -70,7 +70,7 @@ async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         credentials = Credentials(  # type: ignore[no-untyped-call]
             token=EMULATOR_TOKEN, refresh_token="r", token_uri=f"{url}/token", client_id="c", client_secret="s"
         )
-        backend = GmailApiBackend(credentials, api_endpoint=url, backoff=Backoff(0.01, 0.05, 3))
+        backend = GmailApiBackend(credentials, api_endpoint=url, backoff=RetryPolicy(0.01, 0.05, 3))
         mailbox = Mailbox(backend, fallback_query="in:inbox", max_body_chars=100_000)
         try:
             async with Client(create_server(mailbox, backend_name="gmail")) as client:

@@ -21,9 +21,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orchestrator.api import HealthState, RequestError, create_app, parse_chat
+from orchestrator.api import HealthState, create_app, parse_chat
 from orchestrator.config import Secrets, load_config
 from orchestrator.daemon import Daemon
+from orchestrator.errors import RequestError
 from orchestrator.inbox_demo import MAILBOX, prepare, specs
 from orchestrator.ledger import Ledger, State
 from orchestrator.metrics import Metrics
@@ -533,7 +534,7 @@ def test_secret_and_flags_for_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     assert read_settings("MY_API_SECRET").secret_value() == "from-a-named-variable"
     assert read_settings("NOT_SET_ANYWHERE_42").secret_value() is None
     parser = argparse.ArgumentParser()
-    add_serve_parser(parser.add_subparsers(dest="command"), argparse.ArgumentParser(add_help=False))
+    add_serve_parser(parser.add_subparsers(dest="command").add_parser, argparse.ArgumentParser(add_help=False))
     args = parser.parse_args(["serve", "--port", "9000", "--with-worker", "--insecure-no-secret"])
     assert (args.host, args.port, args.with_worker, args.insecure_no_secret) == ("127.0.0.1", 9000, True, True)
     assert args.secret_env == "SUPPORT_AGENT_SECRET"

@@ -184,7 +184,7 @@ async def test_run_doctor_reads_the_environment_and_exits_0(
         monkeypatch.setenv(name, value)
     parser = argparse.ArgumentParser()
     common = argparse.ArgumentParser(add_help=False)
-    add_doctor_parser(parser.add_subparsers(dest="command"), common)
+    add_doctor_parser(parser.add_subparsers(dest="command").add_parser, common)
     args = parser.parse_args(["doctor", "--timeout", "5"])
     out = io.StringIO()
     code = await run_doctor(args, setup.secrets(), setup.config, out)

@@ -19,7 +19,8 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from orchestrator.ledger import Ledger, LedgerError, LostClaimError
+from orchestrator.errors import LedgerError, LostClaimError
+from orchestrator.ledger import Ledger
 from orchestrator.models import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

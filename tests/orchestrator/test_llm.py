@@ -14,15 +14,8 @@ import pytest
 from mcp.server import MCPServer
 from pydantic import Field
 
-from orchestrator.llm import (
-    LLM,
-    LLMAuthError,
-    LLMOutputError,
-    LLMUnavailableError,
-    Usage,
-    to_openai_tool,
-    tool_message,
-)
+from orchestrator.errors import LLMAuthError, LLMOutputError, LLMUnavailableError
+from orchestrator.llm import LLM, Usage, to_openai_tool, tool_message
 from orchestrator.models import RouterDecision
 from orchestrator.openai_emulator import (
     EMULATOR_API_KEY,

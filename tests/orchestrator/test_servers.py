@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox, sandbox_files
-from orchestrator.servers import ServerSpec, ToolCallError, ToolServers
+from orchestrator.errors import ToolCallError
+from orchestrator.servers import ServerSpec, ToolServers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 

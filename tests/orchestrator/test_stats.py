@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import LedgerError
 from orchestrator.inbox_demo import run_inbox_demo
 from orchestrator.ledger import Ledger, LedgerEntry
-from orchestrator.ledger_schema import LedgerError
 from orchestrator.models import CATEGORIES, Verdict
 from orchestrator.pipeline import Outcome
 from orchestrator.stats import compute, p95, parse_period, render_tables, time_to_draft_ms

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import ToolCallError, ToolNotAllowedError
 from orchestrator.llm_agent import fence
-from orchestrator.servers import ServerConnection, ServerSpec, ToolCallError
-from orchestrator.tools import BoundTools, ToolNotAllowedError
+from orchestrator.servers import ServerConnection, ServerSpec
+from orchestrator.tools import BoundTools
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 OWNER = "maria.garcia@example.com"

@@ -1,13 +1,10 @@
-"""Retry delays, the TTL cache and the client-side cost bucket, with injected clocks (no real sleeping)."""
+"""The TTL cache and the client-side cost bucket, with injected clocks (no real sleeping)."""
 
 from __future__ import annotations
-
-import random
 
 import anyio
 import pytest
 
-from shopify_mcp.backoff import Backoff, parse_retry_after
 from shopify_mcp.cache import TtlCache
 from shopify_mcp.throttle import CostThrottle
 
@@ -23,22 +20,6 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-
-
-def test_backoff_is_capped_jittered_and_honours_retry_after() -> None:
-    backoff = Backoff(base=1.0, max_delay=8.0, attempts=10, rng=random.Random(7))
-    delays = [backoff.delay(n) for n in range(1, 10)]
-    assert all(0 <= d <= min(8.0, 2 ** (n - 1)) for n, d in zip(range(1, 10), delays, strict=True))
-    assert len(set(delays)) > 1, "jitter should vary the delays"
-    assert backoff.delay(3, retry_after=2.5) == 2.5
-    assert backoff.delay(3, retry_after=120) == 8.0
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"), [("3", 3.0), (" 1.5 ", 1.5), (None, None), ("soon", None), ("-1", None)]
-)
-def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
-    assert parse_retry_after(header) == expected
 
 
 @pytest.mark.anyio

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import random
+import logging
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -11,9 +12,9 @@ import httpx
 import pytest
 
 from shopify_mcp.auth import ClientCredentialsToken, StaticToken, TokenProvider
-from shopify_mcp.backoff import Backoff
 from shopify_mcp.client import AdminClient
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store, serve_emulator
+from shopify_mcp.emulator.faults import Fault, FaultPlan
 from shopify_mcp.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -22,6 +23,7 @@ from shopify_mcp.errors import (
     ThrottledError,
     UpstreamUnavailableError,
 )
+from support_core.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 BASE = "https://aurora-activewear.myshopify.com"
@@ -53,7 +55,7 @@ def make_client(
         base_url=BASE,
         api_version="2026-07",
         tokens=tokens or StaticToken(SANDBOX_TOKEN),
-        backoff=Backoff(base=0.5, max_delay=8, attempts=attempts, rng=random.Random(1)),
+        backoff=RetryPolicy(base=0.5, max_delay=8, attempts=attempts),
         sleep=sleeps,
     )
 
@@ -88,6 +90,101 @@ async def test_retries_end_in_a_readable_error(http: httpx.AsyncClient, emulator
     with pytest.raises(UpstreamUnavailableError, match=r"after 4 attempts \(HTTP 503\)"):
         await make_client(http, Sleeps()).execute("ShopInfo")
     assert len(emulator.requests) == 4
+
+
+INTERNAL_ERROR = {
+    "errors": [
+        {
+            "message": "Internal error. Looks like something went wrong on our end.\nRequest ID: 6c2f0f3a-1b2c "
+            "(include this in support requests).",
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "6c2f0f3a-1b2c"},
+        }
+    ]
+}
+
+
+class GraphQLFaults(FaultPlan):
+    """The emulator's fault queue, plus Shopify's INTERNAL_SERVER_ERROR, which comes in an HTTP 200 answer."""
+
+    def internal_error(self, n: int = 1) -> None:
+        self._add(Fault("status", status=200, body=INTERNAL_ERROR), n)
+
+
+@pytest.fixture
+def faults(emulator: ShopifyEmulator) -> GraphQLFaults:
+    emulator.faults = plan = GraphQLFaults()
+    return plan
+
+
+async def test_internal_server_error_in_a_200_answer_is_retried_like_a_5xx(
+    http: httpx.AsyncClient, emulator: ShopifyEmulator, faults: GraphQLFaults
+) -> None:
+    faults.internal_error(2)
+    sleeps = Sleeps()
+    client = make_client(http, sleeps)
+    data = await client.execute("ShopInfo")
+    assert data["shop"]["name"]
+    assert len(emulator.requests) == 3 and client.stats.retries == 2
+    assert len(sleeps.calls) == 2 and all(0 <= s <= 8 for s in sleeps.calls)
+
+
+async def test_persistent_internal_errors_end_in_the_readable_error(
+    http: httpx.AsyncClient, emulator: ShopifyEmulator, faults: GraphQLFaults
+) -> None:
+    faults.internal_error(10)
+    with pytest.raises(UpstreamUnavailableError, match=r"after 4 attempts \(INTERNAL_SERVER_ERROR\)") as raised:
+        await make_client(http, Sleeps()).execute("ShopInfo")
+    assert "status.shopify.com" in str(raised.value)
+    assert len(emulator.requests) == 4
+
+
+async def test_retry_after_sets_the_real_wait(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    """A 5 s backoff would be far slower: the server's 0.3 s wins, and is waited for in full."""
+    emulator.faults.http_status(429, 1, retry_after=0.3)
+    client = AdminClient(
+        http,
+        base_url=BASE,
+        api_version="2026-07",
+        tokens=StaticToken(SANDBOX_TOKEN),
+        backoff=RetryPolicy(base=5, max_delay=5, attempts=3),
+    )
+    started = time.monotonic()
+    await client.execute("ShopInfo")
+    assert 0.3 <= time.monotonic() - started < 2.5
+    assert len(emulator.requests) == 2
+
+
+async def test_retry_after_is_capped_at_the_longest_delay(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.http_status(503, 1, retry_after=3600)
+    client = AdminClient(
+        http,
+        base_url=BASE,
+        api_version="2026-07",
+        tokens=StaticToken(SANDBOX_TOKEN),
+        backoff=RetryPolicy(base=0.01, max_delay=0.2, attempts=3),
+    )
+    started = time.monotonic()
+    await client.execute("ShopInfo")
+    assert 0.2 <= time.monotonic() - started < 2.5
+
+
+async def test_retries_are_logged_without_the_token(
+    http: httpx.AsyncClient, emulator: ShopifyEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="shopify_mcp")
+    emulator.faults.http_status(502, 1)
+    await make_client(http, Sleeps()).execute("ShopInfo")
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage().startswith("Shopify ShopInfo failed (HTTP 502); retry 1/3 in ")
+    assert SANDBOX_TOKEN not in caplog.text
+
+
+async def test_a_403_is_not_retried(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
+    emulator.faults.http_status(403, 3)
+    sleeps = Sleeps()
+    with pytest.raises(AccessDeniedError, match="HTTP 403"):
+        await make_client(http, sleeps).execute("ShopInfo")
+    assert len(emulator.requests) == 1 and sleeps.calls == []
 
 
 async def test_throttled_answers_wait_for_the_bucket(http: httpx.AsyncClient, emulator: ShopifyEmulator) -> None:
@@ -153,7 +250,11 @@ async def test_timeouts_are_retried_then_reported(emulator: ShopifyEmulator) -> 
     emulator.faults.delay(2.0, 10)
     async with serve_emulator(emulator) as url, httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as http:
         client = AdminClient(
-            http, base_url=url, api_version="2026-07", tokens=StaticToken(SANDBOX_TOKEN), backoff=Backoff(0.01, 0.01, 2)
+            http,
+            base_url=url,
+            api_version="2026-07",
+            tokens=StaticToken(SANDBOX_TOKEN),
+            backoff=RetryPolicy(0.01, 0.01, 2),
         )
         with pytest.raises(UpstreamUnavailableError, match="timed out"):
             await client.execute("ShopInfo")
@@ -173,6 +274,21 @@ async def test_client_credentials_are_exchanged_and_refreshed(emulator: ShopifyE
         await client.execute("ShopInfo")
         assert await tokens.token() != first
         assert len(emulator.issued_tokens) == 2
+
+
+async def test_a_refused_client_credentials_token_is_renewed_once_within_the_attempt() -> None:
+    emulator = ShopifyEmulator(store=load_sandbox_store(), client_credentials={"app-id": "app-secret"})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), timeout=5) as http:
+        tokens = ClientCredentialsToken(http, BASE, "app-id", "app-secret")
+        sleeps = Sleeps()
+        client = make_client(http, sleeps, tokens=tokens)
+        await client.execute("ShopInfo")
+        emulator.issued_tokens.clear()  # Shopify forgot the token (app reinstalled): the next call gets a 401
+        await client.execute("ShopInfo")
+    statuses = [(r.operation, r.status) for r in emulator.requests if r.operation == "ShopInfo"]
+    assert statuses == [("ShopInfo", 200), ("ShopInfo", 401), ("ShopInfo", 200)]
+    assert len(emulator.issued_tokens) == 1
+    assert client.stats.retries == 0 and sleeps.calls == [], "a renewed token is not a retry: no wait"
 
 
 async def test_wrong_client_secret_is_a_clear_error(emulator: ShopifyEmulator) -> None:

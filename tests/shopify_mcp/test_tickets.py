@@ -6,7 +6,6 @@ import base64
 import contextlib
 import json
 import logging
-import random
 import re
 import socket
 import sqlite3
@@ -27,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shopify_mcp.backoff import Backoff
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import InvalidInputError, TicketSinkError
 from shopify_mcp.tickets import (
@@ -39,10 +37,11 @@ from shopify_mcp.tickets import (
     build_ticket_sink,
     verify_webhook_signature,
 )
+from support_core.retry import RetryPolicy
 
 SECRET = "whsec-test-secret"
 TOKEN = "zd-token-s3cr3t-value"
-FAST = Backoff(base=0.01, max_delay=0.05, attempts=3)
+FAST = RetryPolicy(base=0.01, max_delay=0.05, attempts=3)
 
 
 @pytest.fixture(scope="module")
@@ -408,12 +407,34 @@ async def test_webhook_retries_server_errors_with_one_idempotency_key(webhook: P
 
 @pytest.mark.anyio
 async def test_webhook_honours_retry_after_on_429(webhook: Peer, http: httpx.AsyncClient) -> None:
-    slow = Backoff(base=5.0, max_delay=5.0, attempts=3, rng=random.Random(0))  # would wait ~4.2 s without it
+    slow = RetryPolicy(base=5.0, max_delay=5.0, attempts=3)  # would wait up to 5 s without it
     webhook.script.append((429, {"error": "slow down"}, {"Retry-After": "0"}))
     started = time.monotonic()
     await WebhookTicketSink(webhook.url, SECRET, http, slow).create(request())
     assert time.monotonic() - started < 2
     assert len(webhook.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_webhook_caps_a_long_retry_after(webhook: Peer, http: httpx.AsyncClient) -> None:
+    webhook.script.append((503, None, {"Retry-After": "3600"}))
+    capped = RetryPolicy(base=0.01, max_delay=0.3, attempts=2)
+    await WebhookTicketSink(webhook.url, SECRET, http, capped).create(request())
+    first, second = webhook.requests
+    assert 0.3 <= second.at - first.at < 1.5
+
+
+@pytest.mark.anyio
+async def test_webhook_retries_are_logged_without_the_url_path_or_the_customer(
+    webhook: Peer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="shopify_mcp")
+    webhook.script.append((502, None, {}))
+    ticket = await WebhookTicketSink(webhook.url + "?key=s3cr3t", SECRET, http, FAST).create(request())
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    origin = webhook.url.removesuffix("/hooks/tickets")
+    assert warning.getMessage().startswith(f"Ticket {ticket.id} to the ticket webhook at {origin} failed (HTTP 502)")
+    assert "s3cr3t" not in caplog.text and "/hooks/tickets" not in caplog.text and "ana@example.com" not in caplog.text
 
 
 @pytest.mark.anyio
@@ -492,6 +513,27 @@ async def test_zendesk_refusing_the_token_is_explained_without_leaking_it(
 
 
 @pytest.mark.anyio
+async def test_zendesk_forbidden_is_not_retried(zendesk: Peer, http: httpx.AsyncClient) -> None:
+    zendesk.script += [(403, {"error": "Forbidden"}, {})] * 3
+    with pytest.raises(TicketSinkError, match=r"refused the email/API token \(HTTP 403\)"):
+        await ZendeskTicketSink(zendesk.url, "agent@shop.example", TOKEN, http, FAST).create(request())
+    assert len(zendesk.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_zendesk_rate_limits_that_never_end_give_the_same_clear_error(
+    zendesk: Peer, http: httpx.AsyncClient
+) -> None:
+    zendesk.script += [(429, {"error": "TooManyRequests"}, {"Retry-After": "0"})] * 3
+    with pytest.raises(
+        TicketSinkError, match=r"to Zendesk at http://127\.0\.0\.1:\d+ failed after 3 attempts"
+    ) as caught:
+        await ZendeskTicketSink(zendesk.url, "agent@shop.example", TOKEN, http, FAST).create(request())
+    assert "(last: HTTP 429); the ticket was not created" in str(caught.value)
+    assert len(zendesk.requests) == 3
+
+
+@pytest.mark.anyio
 async def test_zendesk_validation_errors_are_summarised(zendesk: Peer, http: httpx.AsyncClient) -> None:
     details = {"requester": [{"description": "Requester: Email is not properly formatted", "error": "InvalidValue"}]}
     zendesk.script.append(
@@ -504,11 +546,11 @@ async def test_zendesk_validation_errors_are_summarised(zendesk: Peer, http: htt
 @pytest.mark.anyio
 async def test_zendesk_rate_limit_is_retried_after_the_given_delay(zendesk: Peer, http: httpx.AsyncClient) -> None:
     zendesk.script.append((429, {"error": "TooManyRequests"}, {"Retry-After": "0.2"}))
-    backoff = Backoff(base=0.01, max_delay=1.0, attempts=3)
+    backoff = RetryPolicy(base=0.01, max_delay=1.0, attempts=3)
     ticket = await ZendeskTicketSink(zendesk.url, "agent@shop.example", TOKEN, http, backoff).create(request())
     assert ticket.external_id == "35436"
     first, second = zendesk.requests
-    assert second.at - first.at >= 0.2
+    assert 0.2 <= second.at - first.at < 1.5
     assert first.headers["idempotency-key"] == second.headers["idempotency-key"] == ticket.id
 
 
