@@ -112,6 +112,8 @@ ORDER_NUMBER_CASES = [
     ("Bestellnummer: 1030", "#1030"),
     ("pedido nº 1025", "#1025"),
     ("my order number is 1029", "#1029"),
+    ("Bestellnr. 1028, Rücksendung seit 12 Tagen bei euch", "#1028"),
+    ("hola buenas, donde esta mi pedido? el 1048", "#1048"),
     ("Call me on +34 612 345 678 about my order", None),
     ("My phone is 0612345678, order placed yesterday", None),
     ("I paid 1021.50 EUR for it", None),
