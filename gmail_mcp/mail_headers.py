@@ -1,4 +1,4 @@
-"""Decoding the headers that matter: addresses, RFC 2047 words, dates, Message-IDs, Authentication-Results."""
+"""Decoding the headers that matter: addresses, RFC 2047 words, dates, Message-IDs, auth and spam-filter results."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from gmail_mcp.charsets import decode_base64, decode_bytes, decode_guess
-from gmail_mcp.models import Address, AuthResults, Headers
+from gmail_mcp.models import Address, AuthResults, Headers, SpamVerdict
 from support_core.addresses import ParsedMailboxes, parse_mailboxes
 
-__all__ = ["CLEAN_TABLE", "decode_words", "header_text", "read_headers", "repair_header_block", "single_line"]
+__all__ = [
+    "CLEAN_TABLE",
+    "decode_words",
+    "header_text",
+    "read_headers",
+    "repair_header_block",
+    "single_line",
+    "spam_verdict",
+]
 
 _MAX_HEADER = 2000
 _MAX_ADDRESSES = 500
@@ -21,6 +29,13 @@ CLEAN_TABLE: dict[int, str | None] = dict.fromkeys(_INVISIBLE) | {0x2028: "\n", 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _ANGLE_ID = re.compile(r"<[^<>\s]+>")
 _MAX_AUTH_HEADERS = 10
+_MAX_SPAM_HEADERS = 20
+_SPAM_HEADERS = (
+    "x-spam-flag", "x-spam-status", "x-spam", "x-spamd-result", "x-rspamd-action", "x-ms-exchange-organization-scl",
+    "x-forefront-antispam-report", "x-barracuda-spam-flag", "x-barracuda-spam-status",
+)  # fmt: skip
+_SPAM_ACTIONS = {"reject": True, "add header": True, "rewrite subject": True, "no action": False}
+_NUMBER = r"([-+]?\d+(?:\.\d+)?)"
 
 
 def repair_header_block(raw: bytes) -> bytes:
@@ -75,9 +90,62 @@ def read_headers(message: Message, problems: list[str], authserv_ids: frozenset[
         auto_submitted=first("auto-submitted"),
         precedence=first("precedence"),
         return_path=first("return-path"),
+        autoreply=first("x-autoreply") or first("x-autorespond"),
+        spam_verdicts=_spam_verdicts(message),
         authentication=trusted or (results[0] if results else AuthResults()),
         authentication_results=results,
     )
+
+
+def _spam_verdicts(message: Message) -> list[SpamVerdict]:
+    """Every spam filter header, in the order they appear (topmost, i.e. the last filter on the way, first)."""
+    verdicts: list[SpamVerdict] = []
+    for name, value in message.raw_items():
+        if str(name).strip().lower() in _SPAM_HEADERS and len(verdicts) < _MAX_SPAM_HEADERS:
+            verdicts.append(spam_verdict(str(name).strip(), single_line(header_text(value))[:200]))
+    return verdicts
+
+
+def spam_verdict(header: str, value: str) -> SpamVerdict:
+    """One filter header read the way its filter writes it:
+
+    - SpamAssassin: `X-Spam-Flag: YES`, `X-Spam-Status: Yes, score=7.3 required=5.0 tests=...` (Barracuda alike);
+    - rspamd: `X-Spam: Yes`, `X-Spamd-Result: default: True [16.20 / 15.00]; SYMBOL(1.0)...` (True, or a score at
+      the reject threshold, is spam), `X-Rspamd-Action: add header` (also reject, rewrite subject; no action);
+    - Microsoft 365: `X-MS-Exchange-Organization-SCL: 6` (5 or more is spam), `X-Forefront-Antispam-Report:
+      ...;SCL:5;SFV:SPM;...` (SFV:SPM is spam, SFV:NSPM is not).
+    """
+    name, text = header.lower(), value.strip()
+    word = next(iter(re.findall(r"^[A-Za-z]+", text)), "").lower()
+    flag = {"yes": True, "true": True, "no": False, "false": False}.get(word)
+    score = threshold = None
+    if name in ("x-spam-status", "x-barracuda-spam-status"):
+        score = _float(re.search(rf"\b(?:score|hits)\s*=\s*{_NUMBER}", text, re.IGNORECASE))
+        threshold = _float(re.search(rf"\b(?:required|tagged_above)\s*=\s*{_NUMBER}", text, re.IGNORECASE))
+    elif name == "x-spamd-result":
+        match = re.match(rf"[^:;\[]*:\s*(true|false)\s*\[\s*{_NUMBER}\s*/\s*{_NUMBER}\s*\]", text, re.IGNORECASE)
+        flag = None
+        if match:
+            score, threshold = float(match.group(2)), float(match.group(3))
+            flag = match.group(1).lower() == "true" or score >= threshold
+    elif name == "x-rspamd-action":
+        flag = _SPAM_ACTIONS.get(" ".join(text.lower().split()))
+    elif name == "x-ms-exchange-organization-scl":
+        score = _float(re.fullmatch(r"(-?\d+)", text))
+        flag = None if score is None else score >= 5
+    elif name == "x-forefront-antispam-report":
+        fields = dict(re.findall(r"(?:^|;)\s*([A-Za-z]+)\s*:\s*([^;]*)", text))
+        score = _float(re.fullmatch(r"(-?\d+)", fields.get("SCL", "").strip()))
+        verdict = fields.get("SFV", "").strip().upper()
+        flag = True if verdict == "SPM" or (score is not None and score >= 5) else (False if verdict else None)
+    return SpamVerdict(header=header, value=value, spam=flag, score=score, threshold=threshold)
+
+
+def _float(match: re.Match[str] | None) -> float | None:
+    try:
+        return float(match.group(1)) if match else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def _sender_header(name: str, values: list[str], problems: list[str]) -> ParsedMailboxes:

@@ -35,6 +35,22 @@ class AuthResults(Model):
     dkim_domains: list[str] = Field(default_factory=list, description="Domains (header.d) of passing DKIM signatures.")
 
 
+class SpamVerdict(Model):
+    """What one spam filter on the way (SpamAssassin, rspamd, Microsoft 365, Barracuda) wrote into the headers.
+
+    Anyone can write these headers into a message, the sender included: a verdict of "spam" only hurts the mail
+    that carries it, but a "not spam" verdict proves nothing and must never make mail look legitimate.
+    """
+
+    header: str = Field(description="The header's name as written, e.g. 'X-Spam-Status'.")
+    value: str = Field(description="Its value, on one line (cut at 200 characters).")
+    spam: bool | None = Field(
+        description="The filter's verdict: True spam, False not spam, None when the header does not say."
+    )
+    score: float | None = Field(default=None, description="The filter's score, when the header gives one.")
+    threshold: float | None = Field(default=None, description="The score the filter calls spam, when given.")
+
+
 class Headers(Model):
     """The headers that matter for support triage, decoded."""
 
@@ -60,6 +76,15 @@ class Headers(Model):
     auto_submitted: str | None = None
     precedence: str | None = None
     return_path: str | None = None
+    autoreply: str | None = Field(
+        default=None, description="X-Autoreply or X-Autorespond, which autoresponders add (the first one found)."
+    )
+    spam_verdicts: list[SpamVerdict] = Field(
+        default_factory=list,
+        description="Upstream spam filters' verdicts (X-Spam-Flag, X-Spam-Status, X-Spam, X-Spamd-Result, "
+        "X-Rspamd-Action, X-MS-Exchange-Organization-SCL, X-Forefront-Antispam-Report, X-Barracuda-Spam-*), "
+        "topmost first.",
+    )
     authentication: AuthResults = Field(
         default_factory=AuthResults,
         description="The topmost Authentication-Results from a trusted server, else the topmost one (untrusted).",

@@ -398,3 +398,65 @@ def test_hidden_second_from_header_is_seen() -> None:
     assert parsed.headers.from_ is not None
     assert parsed.headers.from_.email == "attacker@evil.example"
     assert "From: the header appears 2 times" in parsed.headers.sender_problems
+
+
+# -- upstream spam filters' headers ------------------------------------------------------------------------------------
+def test_spam_filter_headers_are_surfaced_with_their_verdicts() -> None:
+    raw = mail(
+        """
+X-Spam-Flag: YES
+X-Spam-Status: Yes, score=9.1 required=5.0 tests=BAYES_99,RDNS_NONE,
+\tURIBL_ABUSE_SURBL autolearn=no version=4.0.1
+X-Spamd-Result: default: False [8.30 / 15.00];
+\tFUZZY_DENIED(3.00)[1:71c2a1:1.00:txt]
+X-Rspamd-Action: add header
+X-Spam: Yes
+X-Forefront-Antispam-Report: CIP:203.0.113.7;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:x;
+X-MS-Exchange-Organization-SCL: 6
+X-Spam-Flag: NO
+From: a@example.com
+Subject: hi
+""",
+        "body",
+    )
+    verdicts = parse_message(raw).headers.spam_verdicts
+    assert [(v.header, v.spam, v.score, v.threshold) for v in verdicts] == [
+        ("X-Spam-Flag", True, None, None),
+        ("X-Spam-Status", True, 9.1, 5.0),
+        ("X-Spamd-Result", False, 8.3, 15.0),  # below rspamd's reject score: the action header says what it did
+        ("X-Rspamd-Action", True, None, None),
+        ("X-Spam", True, None, None),
+        ("X-Forefront-Antispam-Report", False, 1.0, None),
+        ("X-MS-Exchange-Organization-SCL", True, 6.0, None),
+        ("X-Spam-Flag", False, None, None),
+    ]
+    assert verdicts[1].value.startswith("Yes, score=9.1 required=5.0 tests=BAYES_99,RDNS_NONE, URIBL_ABUSE_SURBL")
+
+
+@pytest.mark.parametrize(
+    ("header", "spam"),
+    [
+        ("X-Spamd-Result: default: True [16.20 / 15.00]; BAYES_SPAM(5.10)", True),
+        ("X-Spamd-Result: default: False [21.05 / 15.00]", True),
+        ("X-Spamd-Result: garbage", None),
+        ("X-Rspamd-Action: rewrite subject", True),
+        ("X-Rspamd-Action: no action", False),
+        ("X-Rspamd-Action: greylist", None),
+        ("X-Spam-Status: No, score=-0.1 required=5.0", False),
+        ("X-Spam-Flag: maybe", None),
+        ("X-MS-Exchange-Organization-SCL: -1", False),
+        ("X-Barracuda-Spam-Status: Yes, SCORE=8.61 using global scores of TAG_LEVEL=3.5", True),
+    ],
+)
+def test_one_spam_header(header: str, spam: bool | None) -> None:
+    verdicts = parse_message(mail(f"From: a@example.com\n{header}", "x")).headers.spam_verdicts
+    assert [v.spam for v in verdicts] == [spam]
+
+
+def test_no_spam_headers_and_autoresponder_header() -> None:
+    plain = parse_message(mail("From: a@example.com\nSubject: hi", "x")).headers
+    assert (plain.spam_verdicts, plain.autoreply) == ([], None)
+    auto = parse_message(mail("From: a@example.com\nX-Autoreply: yes\nSubject: away", "x")).headers
+    assert auto.autoreply == "yes"
+    round_trip = Headers.model_validate(auto.model_dump(by_alias=True))
+    assert round_trip == auto

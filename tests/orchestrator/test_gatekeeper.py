@@ -443,3 +443,345 @@ def test_huge_hostile_bodies_are_decided_quickly() -> None:
     decisions = [gatekeep(m, own_address=OWN, rules=RULES) for m in messages]
     assert time.perf_counter() - started < 2.0
     assert [d.verdict for d in decisions] == [PROCESS, PROCESS, ALERT]
+
+
+# -- upstream filters, advertising tags, pitches, impersonation (issue "a gatekeeper that stops real spam") ----------
+def _raw(headers: str, body: str = "Hello, where is my order #1021? Thanks, Ana") -> bytes:
+    base = (
+        "From: Ana Ruiz <ana.ruiz@example.com>\nTo: support@aurora-activewear.example\nSubject: Order #1021\n"
+        "Date: Tue, 24 Nov 2026 10:00:00 +0100\nMessage-ID: <a1@example.com>\n"
+    )
+    return (base + headers.strip("\n") + "\n\n" + body).replace("\n", "\r\n").encode()
+
+
+SA_STATUS = (
+    "X-Spam-Status: Yes, score=9.1 required=5.0 tests=BAYES_99,BAYES_999,DKIM_ADSP_NXDOMAIN,\n"
+    "\tHTML_MESSAGE,RDNS_NONE,URIBL_ABUSE_SURBL autolearn=no autolearn_force=no\n\tversion=4.0.1"
+)
+RSPAMD_RESULT = (
+    "X-Spamd-Result: default: True [16.20 / 15.00];\n\tBAYES_SPAM(5.10)[99.99%];\n\tR_SPF_FAIL(1.00)[-all];\n"
+    "\tMIME_GOOD(-0.10)[text/plain]"
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ("X-Spam-Flag: YES\nX-Spam-Level: *********\n" + SA_STATUS, "upstream:spam-header"),
+        (SA_STATUS, "upstream:spam-header"),
+        ("X-Spam-Status: No, score=-0.1 required=5.0 tests=ALL_TRUSTED", "customer"),
+        (RSPAMD_RESULT, "upstream:spam-header"),
+        ("X-Spamd-Result: default: False [21.05 / 15.00]; ADVANCE_FEE_3(5.00)", "upstream:spam-header"),
+        ("X-Spamd-Result: default: False [8.30 / 15.00]; FUZZY_DENIED(3.00)", "customer"),  # only the action says
+        ("X-Rspamd-Action: add header\nX-Spamd-Bar: ++++++++", "upstream:spam-header"),
+        ("X-Rspamd-Action: rewrite subject", "upstream:spam-header"),
+        ("X-Rspamd-Action: reject", "upstream:spam-header"),
+        ("X-Rspamd-Action: no action", "customer"),
+        ("X-Rspamd-Action: soft reject", "customer"),
+        ("X-Spam: Yes", "upstream:spam-header"),
+        ("X-Spam: No", "customer"),
+        ("X-Forefront-Antispam-Report: CIP:203.0.113.7;CTRY:;LANG:en;SCL:5;SRV:;IPV:NLI;SFV:SPM;H:x;",
+         "upstream:spam-header"),
+        ("X-Forefront-Antispam-Report: CIP:203.0.113.7;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;", "customer"),
+        ("X-MS-Exchange-Organization-SCL: 6", "upstream:spam-header"),
+        ("X-Barracuda-Spam-Status: Yes, SCORE=8.61 using global scores of TAG_LEVEL=3.5", "upstream:spam-header"),
+    ],
+    ids=[
+        "sa-flag-and-status", "sa-status-folded", "sa-status-no", "rspamd-result-true", "rspamd-score-over-reject",
+        "rspamd-score-below-reject", "rspamd-add-header", "rspamd-rewrite-subject", "rspamd-reject",
+        "rspamd-no-action", "rspamd-soft-reject", "x-spam-yes", "x-spam-no", "microsoft-sfv-spm",
+        "microsoft-sfv-nspm", "microsoft-scl-6", "barracuda-yes",
+    ],
+)  # fmt: skip
+def test_upstream_spam_headers_in_their_real_formats(headers: str, reason: str) -> None:
+    decision = gatekeep(_message(_raw(headers)), own_address=OWN, rules=RULES)
+    assert decision.reason == reason, decision.detail
+    assert decision.verdict is (PROCESS if reason == "customer" else IGNORE)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "reason"),
+    [
+        ("X-Spam-Flag: NO\nX-Spam-Status: No, score=-5.0 required=5.0 tests=ALL_TRUSTED", "We offer SEO services.",
+         "spam:b2b"),
+        ("X-Spam-Flag: NO\nX-Spam: No\nX-Rspamd-Action: no action",
+         "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X", "spam:gtube"),
+        # the receiving server's YES sits above the sender's forged NO: any YES counts, a NO never does
+        ("X-Spam-Flag: YES\nX-Spam-Flag: NO\nX-Spam-Status: No, score=-5.0 required=5.0", "Hello",
+         "upstream:spam-header"),
+    ],
+    ids=["forged-no-on-a-pitch", "forged-no-on-gtube", "yes-above-a-forged-no"],
+)  # fmt: skip
+def test_a_not_spam_header_never_turns_spam_into_a_customer(headers: str, body: str, reason: str) -> None:
+    decision = gatekeep(_message(_raw(headers, body)), own_address=OWN, rules=RULES)
+    assert (decision.verdict, decision.reason) == (IGNORE, reason), decision.detail
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        (("INBOX", "SPAM", "UNREAD"), "upstream:spam-folder"),
+        (("TRASH",), "upstream:trash"),
+        (("INBOX", "STARRED"), "customer"),
+    ],
+)  # fmt: skip
+def test_gmail_spam_and_trash_labels(labels: tuple[str, ...], reason: str) -> None:
+    assert gatekeep(mail(labels=labels), own_address=OWN, rules=RULES).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("*****SPAM***** Cheap watches", "upstream:subject-tag"),
+        ("***SPAM*** Your loan", "upstream:subject-tag"),
+        ("[SPAM] Offer", "upstream:subject-tag"),
+        ("{Spam?} Hello", "upstream:subject-tag"),
+        ("Is this spam? My order #1021 email", "customer"),
+        ("Your newsletter is spam to me", "customer"),
+    ],
+)
+def test_spam_subject_tags(subject: str, reason: str) -> None:
+    assert gatekeep(mail(subject=subject), own_address=OWN, rules=RULES).reason == reason
+
+
+def test_gtube_anywhere_in_the_text() -> None:
+    body = "Hi\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n"
+    assert gatekeep(mail(body=body), own_address=OWN, rules=RULES).reason == "spam:gtube"
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("ADV: 50% off hang tags", "spam:adv"),
+        ("ADV - printing deals", "spam:adv"),
+        ("Re: ADV: follow-up", "spam:adv"),
+        ("[PUBLICIDAD] Envíos desde 2,95 €", "spam:adv"),
+        ("PUBLI: cajas personalizadas", "spam:adv"),
+        ("[PUBLICIDADE] Etiquetas", "spam:adv"),
+        ("[PUBBLICITÀ] Etichette", "spam:adv"),
+        ("[Werbung] Versandkartons", "spam:adv"),
+        ("[PUB] Flyers", "spam:adv"),
+        ("(광고) 스포츠웨어 원단", "spam:adv"),
+        ("未承諾広告※ 越境EC", "spam:adv"),
+        ("Publicidad: no quiero más correos vuestros", "customer"),
+        ("Advice on sizes for order #1021", "customer"),
+        ("adv question", "customer"),
+    ],
+)
+def test_unsolicited_advertising_tags(subject: str, reason: str) -> None:
+    assert gatekeep(mail(subject=subject), own_address=OWN, rules=RULES).reason == reason
+
+
+PITCHES = {
+    "influencer-collab": "Hi! I'm a fitness content creator (48K followers) and I'd love to collaborate with your "
+    "brand: 1 reel + 3 stories in exchange for a few pieces. My media kit is attached.",
+    "ugc": "I'm a UGC creator for activewear brands. My UGC videos start at $150 each. Would you be interested?",
+    "affiliate-network": "We'd like to invite you to join our affiliate network of 25,000 publishers.",
+    "dropshipping": "This is Kevin, a professional dropshipping agent in Yiwu with our own warehouse.",
+    "factory": "We are a manufacturer of yoga leggings. OEM/ODM service, MOQ 200 pcs per style.",
+    "marketplace": "We can launch and scale your products on Amazon EU. Would you be open to a 20-minute intro call?",
+    "store-buyer": "We buy profitable e-commerce brands and would be interested in acquiring your business.",
+    "wholesale-es": "Somos fabricantes de ropa deportiva y trabajamos con marca blanca. Pedido mínimo 100 unidades.",
+    "agency-hints": "Hi, I came across your store and noticed your product pages load slowly.\nWorth a quick chat "
+    "this week? Our clients include 40 fashion brands.",
+    "collab-fr": "Je suis influenceuse sur Instagram (21,5k abonnés). Seriez-vous intéressés par une collaboration ?",
+}
+
+
+@pytest.mark.parametrize("body", PITCHES.values(), ids=PITCHES.keys())
+def test_cold_pitches_are_ignored(body: str) -> None:
+    decision = gatekeep(mail("Sam <sam@pitchers.example>", body, subject="Hello"), own_address=OWN, rules=RULES)
+    assert (decision.verdict, decision.reason.split(":")[0]) == (IGNORE, "spam"), decision.detail
+
+
+CUSTOMERS = {
+    "influencer-whose-order-is-late": "I'm an influencer and my order #1021 never arrived",
+    "influencer-with-followers-and-order": "I'm an influencer with 50k followers, and my order #1021 never arrived. "
+    "Would you be open to refunding the shipping?",
+    "creator-asking-plainly": "Hi, I'm a run coach with about 12k followers on Instagram and I'd love to work "
+    "together on a collaboration. Who would be the best person to talk to?",
+    "came-across-your-store-shopper": "Hi! I came across your store on Instagram and love the leggings. Would you "
+    "be open to shipping to Norway?",
+    "affiliate-question": "Do you have an affiliate program? I love your leggings and tell all my friends.",
+    "sells-on-amazon-question": "Do you sell on Amazon? I prefer to buy there.",
+    "exchange-for-products": "Can I return the items in exchange for products of the same value?",
+    "wholesale-for-a-club": "Do you offer wholesale prices? Our running club has 30 members who want the tee.",
+    "photographer-customer": "I'm a photographer and the leggings I got last week already ripped at the seam.",
+    "grow-word": "The leggings help me grow my running distance, thank you!",
+    "partnership-word": "My partnership with my running buddy started with your socks, we both love them.",
+}
+
+
+@pytest.mark.parametrize("body", CUSTOMERS.values(), ids=CUSTOMERS.keys())
+def test_pitch_rules_spare_customers(body: str) -> None:
+    decision = gatekeep(mail("Jo Doe <jo@gmail.com>", body, subject="Hi"), own_address=OWN, rules=RULES)
+    assert (decision.verdict, decision.reason) == (PROCESS, "customer"), decision.detail
+
+
+LOOKALIKE_RULES = GatekeeperRules(
+    shop_domains=("aurora-activewear.example", "aurora-activewear.myshopify.com"),
+    partner_domains=("fabrics-supplier.example",),
+)
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [
+        ("Aurora Activewear Support <help@aurora-activevvear.com>", "phishing:lookalike"),
+        ("Orders <orders@aur0ra-activewear.example>", "phishing:lookalike"),
+        ("Billing <billing@aurora-activewear-billing.example>", "phishing:lookalike"),
+        ("Team <team@auroraactivewear.com>", "phishing:lookalike"),
+        ("Lena <lena@aurora-actlvewear.example>", "phishing:lookalike"),
+        ("Support <x@\u0430urora-activewear.example>", "phishing:lookalike"),  # a Cyrillic a
+        ("Help <help@aurora-activewear-help.myshopify.com>", "phishing:lookalike"),
+        ("Service <service@paypa1.com>", "phishing:lookalike"),
+        ("Service <service@paypal-secure.example>", "phishing:lookalike"),
+        ("Team <team@shopiify.com>", "phishing:lookalike"),
+        ("Aurora Activewear <aurora.team@proton.me>", "phishing:display-name"),
+        ("Aur0ra Actívewear Billing <x@billing-center.example>", "phishing:display-name"),
+        ("Aurora Activwear Payroll <x@staff-portal.example>", "phishing:display-name"),
+        ("PayPal Service <service@intl-check.example>", "phishing:display-name"),
+        # not imitations
+        ("Aurora Acevedo <aurora.acevedo@gmail.com>", "customer"),
+        ("Jane <jane@evil.myshopify.com>", "customer"),  # another shop under the myshopify.com suffix
+        ("Jane <jane@applebee.example>", "customer"),
+        ("Jane <jane@strive.example>", "customer"),
+        ("Jane <jane@paypal.de>", "customer"),  # the same brand under another suffix
+        ("Kim <kim@googlemail.com>", "customer"),
+        ("Lena Park <lena@aurora-activewear.example>", "customer"),  # the shop's own staff
+        ("Aurora Activewear <orders@shop.aurora-activewear.example>", "customer"),
+        ("Jim Stripes <jim@stripes.example>", "customer"),
+    ],
+)
+def test_senders_imitating_the_shop_or_a_brand(sender: str, reason: str) -> None:
+    decision = gatekeep(mail(sender, subject="Hello"), own_address=OWN, rules=LOOKALIKE_RULES)
+    assert decision.reason == reason, decision.detail
+
+
+def test_lookalike_reply_to_is_phishing() -> None:
+    message = mail("Ana <ana@example.com>", reply_to="refunds@aurora-activevvear.com", subject="Hi")
+    assert gatekeep(message, own_address=OWN, rules=LOOKALIKE_RULES).reason == "phishing:lookalike"
+
+
+def test_contact_form_named_after_the_shop_is_still_the_form() -> None:
+    message = mail(
+        "Aurora Activewear <mailer@shopify.com>",
+        f"Name: Ana Ruiz\nEmail: {ANA}\nMessage:\nHi",
+        reply_to=ANA,
+        auth=SHOPIFY,
+    )
+    decision = gatekeep(message, own_address=OWN, rules=LOOKALIKE_RULES)
+    assert (decision.reason, decision.customer_email) == ("form:contact", ANA)
+
+
+def test_shop_names_can_be_configured() -> None:
+    rules = GatekeeperRules(shop_names=("Northwind Running",))
+    sender = "Northwind Running Support <help@secure-desk.example>"
+    assert gatekeep(mail(sender, subject="Hi"), own_address=OWN, rules=rules).reason == "phishing:display-name"
+    assert gatekeep(mail("North Wind <nw@gmail.com>", subject="Hi"), own_address=OWN, rules=rules).reason == "customer"
+
+
+@pytest.mark.parametrize(
+    ("domain", "protected", "imitated"),
+    [
+        ("evil.myshopify.com", ("aurora-activewear.myshopify.com",), None),
+        ("aurora-activewear.myshopify.com", ("aurora-activewear.myshopify.com",), None),
+        ("aurora-activewear-help.myshopify.com", ("aurora-activewear.myshopify.com",),
+         "aurora-activewear.myshopify.com"),
+        ("aurora-activewear.myshopify.com.evil.example", ("aurora-activewear.myshopify.com",),
+         "aurora-activewear.myshopify.com"),
+        ("shopiify.co.uk", ("shopify.com",), "shopify.com"),
+        ("mail.example.co.uk", ("example.co.uk",), None),
+        ("myshopify-login.example", ("myshopify.com",), None),  # a public suffix has no name to imitate
+    ],
+)  # fmt: skip
+def test_lookalike_names_come_from_the_public_suffix_list(
+    domain: str, protected: tuple[str, ...], imitated: str | None
+) -> None:
+    assert lookalike_of(domain, protected) == imitated
+
+
+@pytest.mark.parametrize(
+    ("rules", "sender", "verdict"),
+    [
+        (GatekeeperRules(blocked_domains=("myshopify.com",)), "x@evil.myshopify.com", PROCESS),
+        (GatekeeperRules(blocked_domains=("evil.myshopify.com",)), "x@mail.evil.myshopify.com", IGNORE),
+        (GatekeeperRules(partner_domains=("fabrics.myshopify.com",)), "ops@fabrics.myshopify.com", ALERT),
+        (GatekeeperRules(partner_domains=("fabrics.myshopify.com",)), "ops@runners.myshopify.com", PROCESS),
+        (GatekeeperRules(blocked_domains=("spam.co.uk",)), "x@news.spam.co.uk", IGNORE),
+    ],
+)
+def test_domain_lists_respect_public_suffixes(rules: GatekeeperRules, sender: str, verdict: Verdict) -> None:
+    """Under a public suffix such as myshopify.com every subdomain belongs to someone else."""
+    assert gatekeep(mail(sender, subject="Hi"), own_address=OWN, rules=rules).verdict is verdict
+
+
+def test_dmarc_failure_on_another_myshopify_store_is_not_the_shops() -> None:
+    rules = GatekeeperRules(shop_domains=("aurora-activewear.myshopify.com",), brand_domains=("myshopify.com",))
+    own = gatekeep(mail("x@aurora-activewear.myshopify.com", dmarc="fail"), own_address=OWN, rules=rules)
+    other = gatekeep(mail("x@evil.myshopify.com", dmarc="fail"), own_address=OWN, rules=rules)
+    assert (own.reason, other.reason) == ("phishing:dmarc", "customer"), (own.detail, other.detail)
+
+
+@pytest.mark.parametrize(
+    ("sender", "verdict"),
+    [
+        ("yahoo-user@yahoo.co.jp", IGNORE),  # free mail (yahoo.*) with a spam keyword
+        ("x@mail.yahoo.co.jp", IGNORE),
+        ("x@yahoo.evil-host.co", PROCESS),  # yahoo.* means yahoo under a public suffix, not any yahoo label
+    ],
+)
+def test_wildcard_free_mail_entries_use_the_public_suffix(sender: str, verdict: Verdict) -> None:
+    assert gatekeep(mail(sender, "Cheap backlinks here", subject="Hi"), own_address=OWN, rules=RULES).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [
+        ("billing-noreply@registrar.example", "sender:automated"),
+        ("calendar-notification@calendar.example", "sender:automated"),
+        ("notificaciones@seur-avisos.example", "sender:automated"),
+        ("ne-pas-repondre@colis.example", "sender:automated"),
+        ("jo.mailer@example.com", "customer"),  # a short robot word as a suffix may be a surname
+    ],
+)
+def test_automated_local_parts(sender: str, reason: str) -> None:
+    assert gatekeep(mail(sender, subject="Hi"), own_address=OWN, rules=RULES).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra", "reason"),
+    [
+        ("Automatic reply: Order #1021", {}, "header:auto-submitted"),
+        ("Réponse automatique : Votre commande", {}, "header:auto-submitted"),
+        ("Abwesenheitsnotiz: Lieferung", {}, "header:auto-submitted"),
+        ("Hello", {"autoreply": "yes"}, "header:auto-submitted"),
+        ("Re: Automatic reply: Order #1021", {}, "customer"),
+    ],
+)
+def test_auto_replies_without_auto_submitted(subject: str, extra: dict[str, str], reason: str) -> None:
+    assert gatekeep(mail(subject=subject, **extra), own_address=OWN, rules=RULES).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "reason"),
+    [
+        ("Your parcel is on hold: customs fee unpaid", "Pay now", "phishing:subject"),
+        ("Copyright infringement notice regarding your store", "See the file", "phishing:subject"),
+        ("Your page Aurora Activewear will be disabled", "Appeal here", "phishing:subject"),
+        ("Mailbox storage full", "Upgrade", "phishing:subject"),
+        ("Complaint", "View document (password: 4471): https://docs.example/f", "phishing:body"),
+        ("Wallet", "Validate your recovery phrase to avoid losing funds", "phishing:body"),
+        ("My parcel is on hold at customs", "Can you help? Order #1021", "customer"),
+        ("Customs fee", "I had to pay a customs fee of 12 EUR for order #1021, is that right?", "customer"),
+    ],
+)
+def test_more_phishing(subject: str, body: str, reason: str) -> None:
+    decision = gatekeep(mail("Someone <someone@example.net>", body, subject=subject), own_address=OWN, rules=RULES)
+    assert decision.reason == reason, decision.detail
+
+
+def test_new_regex_lists_are_validated() -> None:
+    for field in ("advertising_subject_patterns", "pitch_patterns", "pitch_hints", "creator_hints"):
+        with pytest.raises(ValidationError, match="not a valid regular expression"):
+            GatekeeperRules.model_validate({field: ["(unclosed"]})
