@@ -18,8 +18,11 @@ REPORTS: dict[str, Callable[[], str]] = {"router": router.report, "gatekeeper": 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__)
-    parser.add_argument("only", nargs="*", choices=sorted(REPORTS), help="which reports (default: all)")
+    parser.add_argument("only", nargs="*", metavar="REPORT", help=f"which reports: {', '.join(REPORTS)} (default: all)")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.only if name not in REPORTS]
+    if unknown:
+        parser.error(f"unknown report {unknown[0]!r}: choose from {', '.join(REPORTS)}")
     sections = [REPORTS[name]() for name in (args.only or list(REPORTS))]
     text = "\n\n".join(sections) + "\n"
     sys.stdout.write(text)
