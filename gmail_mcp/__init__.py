@@ -105,7 +105,7 @@ async def serve(
         logger.info("gmail-mcp ready (%s, %s backend)", transport, name)
         token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
         await run_server(
-            create_server(mailbox, backend_name=name),
+            create_server(mailbox, backend_name=name, settings=settings),
             transport,
             host=host,
             port=port,

@@ -66,6 +66,11 @@ class Mailbox:
         self._max_chars = max_body_chars
         self._draft_locks: dict[str, anyio.Lock] = {}
 
+    @property
+    def trusted_authserv_ids(self) -> frozenset[str]:
+        """The receiving servers whose Authentication-Results headers are believed (empty: none is)."""
+        return self._authserv_ids
+
     async def _parse(self, raw: bytes, max_chars: int) -> ParsedMail:
         """Parse off the event loop when the message is big (a 50 MB message takes about two seconds)."""
         ids = self._authserv_ids

@@ -13,9 +13,12 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gmail_mcp.config import GmailSettings
+from gmail_mcp.diagnosis import MailboxInfo, diagnose
 from gmail_mcp.errors import MailError
 from gmail_mcp.mailbox import Mailbox
 from gmail_mcp.models import Draft, DraftList, LabelResult, Message, NewMessages, SearchResult, Thread
+from support_core.diagnosis import Diagnosis
 
 INSTRUCTIONS = """\
 A support mailbox. Read new mail with list_new_messages (keep the cursor it returns), read a message or its whole
@@ -41,7 +44,9 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
+def create_server(mailbox: Mailbox, *, backend_name: str, settings: GmailSettings | None = None) -> MCPServer:
+    """The Gmail MCP server over an open `Mailbox`; `settings` (what it was opened with) let `diagnose` re-read the
+    Gmail token."""
     server = MCPServer("gmail-mcp", instructions=INSTRUCTIONS, version="0.1.0")
 
     @server.tool(name="list_new_messages", title="New inbox messages", annotations=READ)
@@ -160,6 +165,26 @@ def create_server(mailbox: Mailbox, *, backend_name: str) -> MCPServer:
         """
         with tool_errors():
             return await mailbox.modify_labels(message_ids, add, remove)
+
+    @server.tool(name="mailbox_info", title="Mailbox address and backend", annotations=READ)
+    async def mailbox_info() -> MailboxInfo:
+        """The address of the mailbox this server reads (mail from it is our own) and its backend: 'gmail' (the
+        Gmail API) or 'maildir' (a local folder). Use it to learn whose inbox this is.
+        """
+        with tool_errors():
+            return MailboxInfo(address=await mailbox.backend.address(), backend=backend_name)
+
+    @server.tool(name="diagnose", title="Check this server's configuration", annotations=READ)
+    async def diagnose_mailbox(
+        call_timeout: Annotated[
+            float, Field(gt=0, le=120, description="Seconds each network call may take (none is retried).")
+        ] = 15.0,
+    ) -> Diagnosis:
+        """Check the server's own configuration, one line each with what to fix: the backend (a writable Maildir
+        folder, or a Gmail token that loads and refreshes and grants gmail.modify), the mailbox address and the
+        trusted Authentication-Results ids. Changes nothing; never shows a secret. `support-agent doctor` calls it.
+        """
+        return await diagnose(mailbox, settings, call_timeout)
 
     health_route = cast(Callable[[RouteHandler], RouteHandler], server.custom_route("/health", methods=["GET"]))
 

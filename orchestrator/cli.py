@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from orchestrator.config import AgentConfig, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
-from orchestrator.errors import ConfigError, LedgerError
+from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
 
@@ -87,11 +87,34 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     except ValidationError as exc:
         err.write(f"support-agent: invalid setting: {_problems(exc)}\n")
         return EXIT_CONFIG
-    except (ConfigError, LedgerError) as exc:
+    except (ConfigError, LedgerError, ServerUnavailableError) as exc:
         err.write(f"support-agent: {exc}\n")
+        return EXIT_CONFIG
+    except ExceptionGroup as group:  # a task group (the tool servers, the worker pool) wrapped it: one line still
+        found = _readable(group)
+        if found is None:
+            raise
+        err.write(f"support-agent: {found}\n")
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _readable(group: BaseExceptionGroup[BaseException]) -> Exception | None:
+    """The configuration or ledger error inside a group of exceptions that holds nothing else, or None."""
+    matched, rest = group.split((ConfigError, LedgerError, ServerUnavailableError))
+    if matched is None or rest is not None:
+        return None
+    leaves = list(_leaves(matched))
+    readable = (ConfigError, LedgerError, ServerUnavailableError)
+    return leaves[0] if len(leaves) == 1 and isinstance(leaves[0], readable) else None
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
 
 
 def _problems(exc: ValidationError) -> str:

@@ -14,8 +14,6 @@ import anyio.abc
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gmail_mcp.config import load_settings as load_gmail_settings
-from gmail_mcp.errors import ConfigError as GmailConfigError
 from orchestrator.config import AgentConfig, Secrets, server_environment
 from orchestrator.daemon import Daemon, worker_name
 from orchestrator.errors import ConfigError, ServerUnavailableError, ToolCallError
@@ -31,7 +29,7 @@ POLL_ERRORS: tuple[type[Exception], ...] = (ToolCallError, ServerUnavailableErro
 
 
 class MailboxSettings(BaseSettings):
-    """The mailbox's own address when the Gmail server cannot tell us (Gmail API or a remote server)."""
+    """The mailbox's own address, when it should not be asked from the Gmail server (`mailbox_info`)."""
 
     model_config = SettingsConfigDict(env_prefix="SUPPORT_AGENT_", env_file=".env", extra="ignore", frozen=True)
 
@@ -46,25 +44,31 @@ class MailboxSettings(BaseSettings):
 
 
 def mailbox_address(secrets: Secrets) -> str:
-    """The inbox's own address (the gatekeeper ignores our own mail): SUPPORT_AGENT_MAILBOX, else GMAIL_ADDRESS
-    for a local Maildir mailbox; `ConfigError` when neither can be known."""
+    """The inbox's own address (the gatekeeper ignores our own mail) when SUPPORT_AGENT_MAILBOX sets it, else ""
+    (`open_runtime` then asks the Gmail server, local or at `secrets.gmail_url`, with `mailbox_info`).
+    `ConfigError` when the variable is malformed."""
     try:
-        explicit = MailboxSettings().mailbox
+        return MailboxSettings().mailbox or ""
     except ValidationError as exc:
         raise ConfigError("; ".join(str(e["msg"]) for e in exc.errors())) from None
-    if explicit:
-        return explicit
-    if secrets.gmail_url:
-        raise ConfigError(
-            "With a remote Gmail server (SUPPORT_AGENT_GMAIL_URL) set SUPPORT_AGENT_MAILBOX to the inbox's address."
-        )
+
+
+async def ask_mailbox_address(servers: ToolServers) -> str:
+    """The inbox's own address as the Gmail server reports it (`mailbox_info`: GMAIL_ADDRESS for a Maildir, the
+    Gmail account's address for the Gmail API); `ConfigError` when it cannot say."""
     try:
-        gmail = load_gmail_settings()
-    except GmailConfigError as exc:
-        raise ConfigError(str(exc)) from None
-    if gmail.use_gmail:
-        raise ConfigError("With the Gmail API backend set SUPPORT_AGENT_MAILBOX to the inbox's address.")
-    return gmail.address
+        info = await servers.gmail.call("mailbox_info", {})
+    except (ToolCallError, ServerUnavailableError) as exc:
+        raise ConfigError(
+            f"The Gmail server could not tell the mailbox's address: {exc} (`support-agent doctor` checks the "
+            "server; SUPPORT_AGENT_MAILBOX sets the address without asking)"
+        ) from None
+    address = str(info.get("address") or "").strip().lower()
+    if "@" not in address:
+        raise ConfigError(
+            f"The Gmail server reported no usable mailbox address ({address!r}): set SUPPORT_AGENT_MAILBOX."
+        )
+    return address
 
 
 def server_specs(secrets: Secrets) -> tuple[ServerSpec, ServerSpec]:
@@ -99,7 +103,8 @@ class DrainableLedger(Ledger):
 async def open_runtime(
     secrets: Secrets, config: AgentConfig, *, own_address: str | None = None, worker: str | None = None
 ) -> AsyncIterator[Daemon]:
-    """Both tool servers and the ledger opened, and a `Daemon` over them; all closed on exit."""
+    """Both tool servers and the ledger opened, and a `Daemon` over them; all closed on exit. Without `own_address`
+    (or SUPPORT_AGENT_MAILBOX) the Gmail server is asked for the mailbox's address."""
     address = own_address or mailbox_address(secrets)
     worker = worker or worker_name()
     llm = build_llm(secrets, config)
@@ -108,6 +113,7 @@ async def open_runtime(
         ToolServers(*server_specs(secrets)) as servers,
         DrainableLedger(secrets.ledger) as ledger,
     ):
+        address = address or await ask_mailbox_address(servers)
         pipeline = Pipeline(servers, ledger, config, own_address=address, worker=worker, llm=llm)
         yield Daemon(servers, ledger, config, own_address=address, worker=worker, pipeline=pipeline)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from contextlib import AsyncExitStack
@@ -133,8 +134,18 @@ class ToolServers:
 
     async def __aenter__(self) -> ToolServers:
         tg = await self._stack.enter_async_context(anyio.create_task_group())
-        await tg.start(self.shopify.keep)
-        await tg.start(self.gmail.keep)
+        for connection in (self.shopify, self.gmail):
+            try:
+                await tg.start(connection.keep)
+            except (Exception, BaseExceptionGroup) as exc:  # the child exited at start-up: it said why on stderr
+                logger.debug("The %s tool server did not start: %r", connection.spec.name, exc)
+                self.shopify.close()
+                self.gmail.close()
+                with contextlib.suppress(Exception, BaseExceptionGroup):
+                    await self._stack.aclose()
+                raise ServerUnavailableError(
+                    f"The {connection.spec.name} tool server did not start (its own message, above, says why)."
+                ) from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:

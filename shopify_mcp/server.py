@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shopify_mcp.context import ShopifyContext
+from shopify_mcp.diagnosis import diagnose
 from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError
 from shopify_mcp.inputs import normalise_customer_email
 from shopify_mcp.models import (
@@ -27,6 +28,7 @@ from shopify_mcp.models import (
     Promotions,
 )
 from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
+from support_core.diagnosis import Diagnosis
 
 INSTRUCTIONS = """\
 Read-only access to a Shopify store for customer support, plus ticket escalation to a human.
@@ -248,6 +250,19 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
             )
         with tool_errors():
             return await ctx.tickets.list(status=status, limit=limit, email=customer_email)
+
+    @server.tool(name="diagnose", title="Check this server's configuration", annotations=READ_ONLY)
+    async def diagnose_store(
+        call_timeout: Annotated[
+            float, Field(gt=0, le=120, description="Seconds each network call may take (none is retried).")
+        ] = 15.0,
+    ) -> Diagnosis:
+        """Check the server's own configuration, one line each with what to fix: sandbox or store, whether the
+        token is accepted, the API version Shopify serves, the granted access scopes against the ones the tools
+        need (naming what a missing one breaks), and whether the ticket sink can take tickets. Changes nothing,
+        sends no ticket, never shows a secret. `support-agent doctor` calls it.
+        """
+        return await diagnose(ctx, call_timeout)
 
     @server.resource(
         "shopify://policies",

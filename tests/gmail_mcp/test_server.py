@@ -100,10 +100,11 @@ async def test_tools_and_no_send_tool(setup: Setup) -> None:
     tools = {t.name: t for t in (await setup.client.list_tools()).tools}
     assert set(tools) == {
         "list_new_messages", "search_messages", "get_message", "get_thread", "create_reply_draft",
-        "list_drafts", "mark_read", "modify_labels",
+        "list_drafts", "mark_read", "modify_labels", "mailbox_info", "diagnose",
     }  # fmt: skip
     assert not any("send" in name for name in tools)
-    for name in ("list_new_messages", "search_messages", "get_message", "get_thread", "list_drafts"):
+    read_only = ("list_new_messages", "search_messages", "get_message", "get_thread", "list_drafts")
+    for name in (*read_only, "mailbox_info", "diagnose"):
         assert tools[name].annotations is not None and tools[name].annotations.read_only_hint
     draft = tools["create_reply_draft"].annotations
     assert draft is not None and draft.destructive_hint is False and draft.read_only_hint is False

@@ -209,6 +209,19 @@ def test_a_missing_config_file_is_one_readable_line_and_exit_2(tmp_path: Path, c
     assert result.stderr == f"support-agent: The configuration file {missing} does not exist.\n"
 
 
+@pytest.mark.parametrize(("variable", "server"), [("GMAIL_TIMEOUT", "gmail"), ("SHOPIFY_TIMEOUT", "shopify")])
+def test_a_server_that_cannot_start_is_two_readable_lines_and_exit_2(
+    sandbox: Path, variable: str, server: str
+) -> None:
+    """The server says what is wrong with its setting; support-agent says which server it was. No traceback."""
+    result = cli(sandbox, "once", env={**environment(sandbox), variable: "abc"})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-1] == f"support-agent: The {server} tool server did not start (its own message, above, says why)."
+    assert any("timeout" in line for line in lines[:-1]) and "Traceback" not in result.stderr
+    assert len(lines) <= 3
+
+
 def test_an_invalid_config_from_the_environment_is_one_readable_line_and_exit_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[shop]\nname = 'x'\n")

@@ -1,4 +1,5 @@
-"""`support-agent doctor` against the three loopback emulators: a healthy setup, then one deliberate fault each."""
+"""`support-agent doctor` end to end: the tool servers started over real stdio exactly as the daemon starts them
+(from the environment), against the three loopback emulators; a healthy setup, then one deliberate fault each."""
 
 from __future__ import annotations
 
@@ -14,40 +15,44 @@ from typing import Any
 
 import pytest
 
-from gmail_mcp.config import GmailSettings
 from gmail_mcp.emulator import GMAIL_MODIFY_SCOPE, GmailEmulator
 from gmail_mcp.emulator import serve_emulator as serve_gmail
 from orchestrator.config import AgentConfig, Engine, Secrets, load_config
-from orchestrator.doctor import MARKS, Check, add_doctor_parser, diagnose, failed, render, run_doctor
+from orchestrator.doctor import add_doctor_parser, diagnose, run_doctor
 from orchestrator.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator
 from orchestrator.openai_emulator import serve_emulator as serve_openai
-from shopify_mcp.config import ShopifySettings
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
 from shopify_mcp.emulator import serve_emulator as serve_shopify
+from support_core.diagnosis import MARKS, Check, problems, render
+from tests.processes import http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 SHOPIFY_TOKEN = "shpat_doctor_0123456789abcdef"
 REFRESH_TOKEN = "1//doctor-refresh-token"
+CLIENT_SECRET = "doctor-secret"
 TIMEOUT = 5.0
 SKIPPED = MARKS[None]
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No SHOPIFY_/GMAIL_/OPENAI_ variable or `.env` of the developer's leaks into the settings under test."""
+    """No SHOPIFY_/GMAIL_/OPENAI_ variable, `.env` or home-folder file of the developer's reaches the servers."""
     for name in list(os.environ):
         if name.startswith(("SHOPIFY_", "GMAIL_", "GOOGLE_", "OPENAI_", "SUPPORT_AGENT_")):
             monkeypatch.delenv(name)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     yield
 
 
 @dataclass
 class Setup:
-    """Three running emulators and healthy settings for them; a test changes one thing and diagnoses."""
+    """Three running emulators and a healthy environment for them; a test changes one thing and diagnoses."""
 
     tmp: Path
+    monkeypatch: pytest.MonkeyPatch
     shopify: ShopifyEmulator
     shopify_url: str
     gmail: GmailEmulator
@@ -60,28 +65,27 @@ class Setup:
         return {
             "refresh_token": REFRESH_TOKEN,
             "client_id": "doctor-client.apps.googleusercontent.com",
-            "client_secret": "doctor-secret",
+            "client_secret": CLIENT_SECRET,
             "token_uri": f"{self.gmail_url}/token",
             "scopes": [GMAIL_MODIFY_SCOPE],
         }
 
-    def shopify_settings(self, **changes: Any) -> ShopifySettings:
-        values: dict[str, Any] = {
-            "store": self.shopify_url,
-            "access_token": SHOPIFY_TOKEN,
-            "ticket_db": self.tmp / "tickets" / "tickets.sqlite3",
+    def environment(self, **changes: str | None) -> None:
+        """The servers' settings, as a user sets them; a change of None removes the variable."""
+        values: dict[str, str | None] = {
+            "SHOPIFY_STORE": self.shopify_url,
+            "SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN,
+            "SHOPIFY_TICKET_DB": str(self.tmp / "tickets" / "tickets.sqlite3"),
+            "GOOGLE_TOKEN_JSON": json.dumps(self.token_info()),
+            "GMAIL_API_ENDPOINT": self.gmail_url,
+            "GMAIL_MAILDIR": str(self.tmp / "maildir"),
             **changes,
         }
-        return ShopifySettings(_env_file=None, **values)
-
-    def gmail_settings(self, **changes: Any) -> GmailSettings:
-        values: dict[str, Any] = {
-            "token_json": json.dumps(self.token_info()),
-            "api_endpoint": self.gmail_url,
-            "maildir": self.tmp / "maildir",
-            **changes,
-        }
-        return GmailSettings(_env_file=None, **values)
+        for name, value in values.items():
+            if value is None:
+                self.monkeypatch.delenv(name, raising=False)
+            else:
+                self.monkeypatch.setenv(name, value)
 
     def secrets(self, **changes: Any) -> Secrets:
         values: dict[str, Any] = {
@@ -92,35 +96,24 @@ class Setup:
         }
         return Secrets(_env_file=None, **values)
 
-    async def diagnose(
-        self,
-        *,
-        shopify: ShopifySettings | None = None,
-        gmail: GmailSettings | None = None,
-        secrets: Secrets | None = None,
-        config: AgentConfig | None = None,
-    ) -> list[Check]:
-        return await diagnose(
-            shopify_settings=shopify or self.shopify_settings(),
-            gmail_settings=gmail or self.gmail_settings(),
-            secrets=secrets or self.secrets(),
-            config=config or self.config,
-            call_timeout=TIMEOUT,
-        )
+    async def diagnose(self, *, secrets: Secrets | None = None, config: AgentConfig | None = None) -> list[Check]:
+        return await diagnose(secrets=secrets or self.secrets(), config=config or self.config, call_timeout=TIMEOUT)
 
 
 @asynccontextmanager
-async def emulators(tmp: Path) -> AsyncIterator[Setup]:
+async def emulators(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Setup]:
     shopify = ShopifyEmulator(store=load_sandbox_store(), access_tokens={SHOPIFY_TOKEN})
     gmail = GmailEmulator(refresh_tokens={REFRESH_TOKEN})
     openai = OpenAIEmulator()
     async with serve_shopify(shopify) as shopify_url, serve_gmail(gmail) as gmail_url, serve_openai(openai) as oa_url:
-        yield Setup(tmp, shopify, shopify_url, gmail, gmail_url, openai, oa_url)
+        setup = Setup(tmp, monkeypatch, shopify, shopify_url, gmail, gmail_url, openai, oa_url)
+        setup.environment()
+        yield setup
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
-    async with emulators(tmp_path) as running:
+async def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Setup]:
+    async with emulators(tmp_path, monkeypatch) as running:
         yield running
 
 
@@ -132,7 +125,7 @@ def line(checks: list[Check], name: str) -> str:
 
 def only_failure(checks: list[Check], name: str) -> str:
     """Assert that exactly the check `name` failed; its rendered line."""
-    assert [check.name for check in failed(checks)] == [name], render(checks)
+    assert [check.name for check in problems(checks)] == [name], render(checks)
     text = line(checks, name)
     assert text.startswith("✗") and "→ fix:" in text
     return text
@@ -144,44 +137,39 @@ def only_failure(checks: list[Check], name: str) -> str:
 async def test_a_healthy_setup_passes_every_check(setup: Setup) -> None:
     checks = await setup.diagnose()
     report = render(checks)
-    assert not failed(checks), report
     assert [check.name for check in checks] == [
         "Config file",
+        "Shopify server",
         "Shopify mode",
         "Shopify token",
         "Shopify API version",
         "Shopify scopes",
+        "Ticket sink",
+        "Gmail server",
         "Gmail backend",
         "Gmail token",
         "Gmail scopes",
         "Gmail mailbox",
+        "Gmail authserv-ids",
         "LLM endpoint",
         "LLM models",
         "Ledger folder",
-        "Tickets folder",
     ]
     assert all(check.ok for check in checks), report
+    assert "started over stdio (python -m shopify_mcp)" in line(checks, "Shopify server")
     assert setup.gmail.address in line(checks, "Gmail mailbox")
     assert "2026-07 supported" in line(checks, "Shopify API version")
     assert "gpt-5-mini available" in line(checks, "LLM models")
     assert report.splitlines()[-1].startswith("all good")
-    assert setup.gmail.tokens.refreshes == 1, "the refresh token was exercised"
+    assert setup.gmail.tokens.refreshes == 1, "the refresh token was exercised, once"
+    for secret in (SHOPIFY_TOKEN, REFRESH_TOKEN, CLIENT_SECRET, EMULATOR_API_KEY):
+        assert secret not in report
     assert not (setup.tmp / "state").exists() and not (setup.tmp / "tickets").exists(), "doctor creates nothing"
+    assert not (setup.tmp / "maildir").exists()
     assert not list(setup.tmp.rglob(".doctor-*")), "the probe files are deleted"
 
 
-async def test_run_doctor_reads_the_environment_and_exits_0(
-    setup: Setup, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    env = {
-        "SHOPIFY_STORE": setup.shopify_url,
-        "SHOPIFY_ACCESS_TOKEN": SHOPIFY_TOKEN,
-        "SHOPIFY_TICKET_DB": str(tmp_path / "tickets.sqlite3"),
-        "GOOGLE_TOKEN_JSON": json.dumps(setup.token_info()),
-        "GMAIL_API_ENDPOINT": setup.gmail_url,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+async def test_run_doctor_reads_the_environment_and_exits_0(setup: Setup) -> None:
     parser = argparse.ArgumentParser()
     common = argparse.ArgumentParser(add_help=False)
     add_doctor_parser(parser.add_subparsers(dest="command").add_parser, common)
@@ -189,17 +177,60 @@ async def test_run_doctor_reads_the_environment_and_exits_0(
     out = io.StringIO()
     code = await run_doctor(args, setup.secrets(), setup.config, out)
     assert code == 0, out.getvalue()
-    assert len(out.getvalue().splitlines()) == 14
+    assert len(out.getvalue().splitlines()) == 17
     assert "✗" not in out.getvalue()
+
+
+# --- a server that cannot start ---------------------------------------------------------------------------------
+
+
+async def test_a_setting_that_stops_a_server_is_one_readable_line(setup: Setup) -> None:
+    setup.environment(SHOPIFY_API_VERSION="2026-13")
+    checks = await setup.diagnose()
+    text = only_failure(checks, "Shopify server")
+    assert "exited at start-up: shopify-mcp: Invalid Shopify settings" in text
+    assert "SHOPIFY_API_VERSION must look like 2026-07" in text and "Traceback" not in text
+    assert not [check for check in checks if check.name.startswith("Shopify ") and check.name != "Shopify server"]
+    assert line(checks, "Gmail token").startswith("✓"), "the other server is checked all the same"
+
+
+async def test_run_doctor_reports_a_missing_token_file(setup: Setup, tmp_path: Path) -> None:
+    setup.environment(
+        GOOGLE_TOKEN_JSON=None, GMAIL_BACKEND="gmail", GMAIL_TOKEN_FILE=str(tmp_path / "absent-token.json")
+    )
+    out = io.StringIO()
+    code = await run_doctor(argparse.Namespace(timeout=TIMEOUT), setup.secrets(), setup.config, out)
+    assert code == 1
+    bad = [text for text in out.getvalue().splitlines() if text.startswith("✗")]
+    assert len(bad) == 1, out.getvalue()
+    assert bad[0].startswith("✗ Gmail server") and "absent-token.json" in bad[0] and "gmail-mcp auth" in bad[0]
+
+
+async def test_servers_at_urls_are_asked_over_http(setup: Setup, tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path / "home"),
+        "GMAIL_BACKEND": "maildir",
+        "GMAIL_MAILDIR": str(tmp_path / "remote-maildir"),
+        "GMAIL_AUTHSERV_IDS": "mx.shop.example",
+    }
+    async with http_server("gmail_mcp", env) as gmail:
+        secrets = setup.secrets(shopify_url="http://127.0.0.1:9/mcp", gmail_url=f"{gmail.url}/mcp")
+        checks = await setup.diagnose(secrets=secrets)
+    text = only_failure(checks, "Shopify server")
+    assert "cannot reach http://127.0.0.1:9/mcp" in text and "SUPPORT_AGENT_SHOPIFY_URL" in text
+    assert f"reached at {gmail.url}/mcp" in line(checks, "Gmail server")
+    assert "remote-maildir" in line(checks, "Gmail backend")
 
 
 # --- Shopify ----------------------------------------------------------------------------------------------------
 
 
 async def test_a_wrong_shopify_token(setup: Setup) -> None:
-    checks = await setup.diagnose(shopify=setup.shopify_settings(access_token="shpat_wrong_token_00000000"))
+    setup.environment(SHOPIFY_ACCESS_TOKEN="shpat_wrong_token_00000000")
+    checks = await setup.diagnose()
     text = only_failure(checks, "Shopify token")
-    assert "rejected" in text and "SHOPIFY_ACCESS_TOKEN" in text
+    assert "rejected" in text and "SHOPIFY_ACCESS_TOKEN" in text and "shpat_wrong" not in text
     assert line(checks, "Shopify scopes").startswith(SKIPPED)
 
 
@@ -208,11 +239,11 @@ async def test_a_missing_scope_is_named_with_what_breaks(setup: Setup) -> None:
     checks = await setup.diagnose()
     text = only_failure(checks, "Shopify scopes")
     assert "missing read_all_orders (orders older than 60 days are invisible)" in text
-    assert "orders older than 60 days are invisible" in text
 
 
 async def test_an_unsupported_api_version(setup: Setup) -> None:
-    checks = await setup.diagnose(shopify=setup.shopify_settings(api_version="2024-10"))
+    setup.environment(SHOPIFY_API_VERSION="2024-10")
+    checks = await setup.diagnose()
     text = only_failure(checks, "Shopify API version")
     assert "Shopify served 2025-07 instead of 2024-10" in text
     assert "update SHOPIFY_API_VERSION" in text
@@ -227,31 +258,6 @@ async def test_a_revoked_gmail_refresh_token(setup: Setup) -> None:
     text = only_failure(checks, "Gmail token")
     assert "invalid_grant" in text and "gmail-mcp auth" in text
     assert line(checks, "Gmail mailbox").startswith(SKIPPED)
-
-
-async def test_a_missing_gmail_token_file(setup: Setup) -> None:
-    token_file = setup.tmp / "gmail-token.json"
-    token_file.write_text(json.dumps(setup.token_info()))
-    settings = setup.gmail_settings(token_json=None, token_file=token_file, backend="gmail")
-    token_file.unlink()
-    checks = await setup.diagnose(gmail=settings)
-    text = only_failure(checks, "Gmail token")
-    assert f"No Gmail token at {token_file}" in text and "gmail-mcp auth" in text
-
-
-async def test_run_doctor_reports_a_missing_token_file_in_the_settings(
-    setup: Setup, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("SHOPIFY_STORE", setup.shopify_url)
-    monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", SHOPIFY_TOKEN)
-    monkeypatch.setenv("SHOPIFY_TICKET_DB", str(tmp_path / "tickets.sqlite3"))
-    monkeypatch.setenv("GMAIL_BACKEND", "gmail")
-    monkeypatch.setenv("GMAIL_TOKEN_FILE", str(tmp_path / "absent-token.json"))
-    out = io.StringIO()
-    code = await run_doctor(argparse.Namespace(timeout=TIMEOUT), setup.secrets(), setup.config, out)
-    assert code == 1
-    bad = [text for text in out.getvalue().splitlines() if text.startswith("✗")]
-    assert len(bad) == 1 and bad[0].startswith("✗ Gmail settings") and "gmail-mcp auth" in bad[0], out.getvalue()
 
 
 async def test_gmail_modify_not_granted(setup: Setup) -> None:
@@ -295,20 +301,28 @@ async def test_an_unwritable_ledger_folder(setup: Setup) -> None:
     assert "not a folder" in text and "SUPPORT_AGENT_LEDGER" in text
 
 
+async def test_an_unwritable_tickets_folder(setup: Setup) -> None:
+    blocker = setup.tmp / "blocked"
+    blocker.write_text("a file where the tickets folder should be")
+    setup.environment(SHOPIFY_TICKET_DB=str(blocker / "tickets.sqlite3"))
+    checks = await setup.diagnose()
+    text = only_failure(checks, "Ticket sink")
+    assert "not a folder" in text and "SHOPIFY_TICKET_DB" in text
+
+
 # --- nothing configured -----------------------------------------------------------------------------------------
 
 
 async def test_sandbox_maildir_and_offline_engine_are_fine(tmp_path: Path) -> None:
     checks = await diagnose(
-        shopify_settings=ShopifySettings(_env_file=None, ticket_db=tmp_path / "t" / "tickets.sqlite3"),
-        gmail_settings=GmailSettings(_env_file=None, maildir=tmp_path / "maildir", token_file=tmp_path / "none"),
-        secrets=Secrets(_env_file=None, ledger=tmp_path / "ledger.sqlite3"),
-        config=load_config(),
-        call_timeout=TIMEOUT,
+        secrets=Secrets(_env_file=None, ledger=tmp_path / "ledger.sqlite3"), config=load_config(), call_timeout=TIMEOUT
     )
-    assert not failed(checks), render(checks)
+    assert not problems(checks), render(checks)
     assert "sandbox" in line(checks, "Shopify mode")
     assert "Maildir" in line(checks, "Gmail backend")
     assert line(checks, "LLM endpoint").startswith(SKIPPED) and "offline engine will be used" in line(
         checks, "LLM endpoint"
     )
+    warning = line(checks, "Gmail authserv-ids")
+    assert warning.startswith("!") and "GMAIL_AUTHSERV_IDS" in warning
+    assert render(checks).splitlines()[-1].startswith("all good, 1 warning to read")

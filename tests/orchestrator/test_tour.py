@@ -18,7 +18,7 @@ async def test_demo_tour_succeeds_and_refuses_the_wrong_email() -> None:
     out = io.StringIO()
     assert await run_demo(out) == 0, out.getvalue()
     text = out.getvalue()
-    assert "10 tools" in text
+    assert "11 tools" in text
     assert "#1021: partially_shipped" in text
     assert "-> refused: No order #1021 was found" in text
     assert "VIP=True" in text

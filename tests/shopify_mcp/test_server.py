@@ -29,6 +29,7 @@ READ_ONLY_TOOLS = {
     "list_promotions",
     "get_policies",
     "list_tickets",
+    "diagnose",
 }
 
 
