@@ -175,6 +175,12 @@ def _identifier() -> Any:
     return _LOADED[0]
 
 
+def warm_up() -> None:
+    """Load the identifier now (blocking, about 0.7 s): call it in a worker thread at start-up, so the first
+    message does not stall the event loop."""
+    _identifier()
+
+
 def identifier_probabilities(text: str) -> dict[str, float]:
     """The statistical identifier's probability per language (uniform when the text has no usable letters)."""
     return {str(lang): float(p) for lang, p in _identifier().rank(text)}

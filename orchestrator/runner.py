@@ -11,9 +11,11 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator import language
 from orchestrator.config import AgentConfig, Secrets, server_environment
 from orchestrator.daemon import Daemon, worker_name
 from orchestrator.errors import ConfigError, ServerUnavailableError, ToolCallError
@@ -114,6 +116,7 @@ async def open_runtime(
         DrainableLedger(secrets.ledger) as ledger,
     ):
         address = address or await ask_mailbox_address(servers)
+        await anyio.to_thread.run_sync(language.warm_up)  # the identifier's model loads off the event loop
         pipeline = Pipeline(servers, ledger, config, own_address=address, worker=worker, llm=llm)
         yield Daemon(servers, ledger, config, own_address=address, worker=worker, pipeline=pipeline)
 
