@@ -137,7 +137,7 @@ async def answer(
         shop_domains=config.shop.domains,
         recipient=customer_email or "",
         customer_text=f"{earlier}\n{message}",
-        shop_text=config.tone.signature,
+        shop_text=config.tone.all_signatures,
     )
     if guarded.flagged:  # never a patched answer: the holding reply, with no data at all
         handover = True

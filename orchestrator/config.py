@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -32,9 +33,38 @@ class Shop(Section):
 class Tone(Section):
     persona_name: str
     signature: str
+    """The signature that closes every draft, unless `signatures` has one for the reply's language."""
+    signatures: dict[str, str] = Field(default_factory=dict)
+    """Per-language signatures, by ISO 639-1 code (`es = "Carolina\\nAtención al cliente"`)."""
     emoji: bool = False
     fallback_language: str = "en"
     common: str = ""
+
+    @field_validator("signatures")
+    @classmethod
+    def _language_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = [key for key in value if not re.fullmatch(r"[a-z]{2}", key)]
+        if wrong:
+            raise ValueError(f"signatures are keyed by two-letter language codes (es, fr, ...), not {wrong}")
+        return {key: text for key, text in value.items() if text.strip()}
+
+    def signature_for(self, language: str) -> str:
+        """The signature for a reply in `language`: its own one, else the default."""
+        return self.signatures.get(language) or self.signature
+
+    @property
+    def all_signatures(self) -> str:
+        """Every signature, for the draft guard: their phone numbers, links and addresses are the merchant's."""
+        return "\n".join([self.signature, *self.signatures.values()])
+
+    @property
+    def signature_instructions(self) -> str:
+        """The signature for the LLM agent's prompt: the default, and each language's own version."""
+        if not self.signatures:
+            return self.signature
+        versions = "\n".join(f"[{language}]\n{text}" for language, text in sorted(self.signatures.items()))
+        intro = "When the reply is in one of these languages, end with its version instead:"
+        return f"{self.signature}\n\n{intro}\n{versions}"
 
 
 class Labels(Section):

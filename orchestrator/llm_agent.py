@@ -53,7 +53,7 @@ def agent_system_prompt(config: AgentConfig, category: str) -> str:
         persona=config.tone.persona_name,
         shop=config.shop.name,
         language="the language named in the user message",
-        signature=config.tone.signature,
+        signature=config.tone.signature_instructions,
     )
     return f"{common.strip()}\n\n{config.categories[category].prompt}"
 

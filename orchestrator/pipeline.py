@@ -82,6 +82,7 @@ class Pipeline:
             persona_name=config.tone.persona_name,
             shop_name=config.shop.name,
             signature=config.tone.signature,
+            signatures=config.tone.signatures,
             emoji=config.tone.emoji,
         )
 
@@ -272,7 +273,7 @@ class Pipeline:
             shop_domains=self.config.shop.domains,
             recipient=gate.recipient or "",
             customer_text=f"{message.headers.subject}\n{body}",
-            shop_text=self.config.tone.signature,
+            shop_text=self.config.tone.all_signatures,
         )
         text = guarded.text
         if guarded.flagged:  # never a patched draft: a reply with no data, and a person looks at what was stopped

@@ -210,9 +210,7 @@ def test_a_missing_config_file_is_one_readable_line_and_exit_2(tmp_path: Path, c
 
 
 @pytest.mark.parametrize(("variable", "server"), [("GMAIL_TIMEOUT", "gmail"), ("SHOPIFY_TIMEOUT", "shopify")])
-def test_a_server_that_cannot_start_is_two_readable_lines_and_exit_2(
-    sandbox: Path, variable: str, server: str
-) -> None:
+def test_a_server_that_cannot_start_is_two_readable_lines_and_exit_2(sandbox: Path, variable: str, server: str) -> None:
     """The server says what is wrong with its setting; support-agent says which server it was. No traceback."""
     result = cli(sandbox, "once", env={**environment(sandbox), variable: "abc"})
     assert result.returncode == 2, result.stderr

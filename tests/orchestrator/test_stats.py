@@ -185,8 +185,9 @@ async def test_numbers_match_the_demo_ledger(demo: Demo) -> None:
             assert c.avg_ms is None and c.p95_ms is None
 
     escalated = [e for e in drafted if "escalate_ticket" in e.tools]
-    assert stats.escalated == len(escalated) == 3
-    assert stats.escalation_rate == pytest.approx(3 / 14)
+    # Søren's handover and Camille's checkout error open tickets; the others are answered from the store.
+    assert stats.escalated == len(escalated) == 2
+    assert stats.escalation_rate == pytest.approx(2 / 14)
     # The ledger has no tool calls for the internal alert (the pipeline records its ticket only in the Outcome).
     alerts = [e for e in demo.entries if e.verdict != Verdict.PROCESS and "escalate_ticket" in e.tools]
     assert stats.alerts_escalated == len(alerts)
@@ -207,7 +208,7 @@ async def test_stats_command_prints_tables_and_writes_the_page(demo: Demo, tmp_p
     assert "22 messages, since " in text
     for heading in ("Messages by state", "Gatekeeper verdicts", "Categories", "Tools", "Drafts by engine", "Summary"):
         assert heading in text
-    assert "escalation rate (customer messages)" in text and "21.4% (3 of 14)" in text
+    assert "escalation rate (customer messages)" in text and "14.3% (2 of 14)" in text
     assert "offline-engine share of drafts" in text and "100.0%" in text
     assert "needs_human" in text and "no LLM calls" in text
     lines = text.splitlines()
