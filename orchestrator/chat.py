@@ -106,6 +106,9 @@ async def answer(
         )
         ticket_id = str(ticket.get("id"))
     text = ""
+    if escalate and handover and not customer_email:  # no ticket nobody can answer: ask how to reach them
+        facts = ReplyFacts(handover=True, no_contact=True)
+        text = render_reply(decision.category, decision.language, facts, tone=pipeline.tone)
     if pipeline.llm is not None and not handover:
         try:
             result = await answer_llm(

@@ -110,6 +110,8 @@ class ReplyFacts:
     """The customer is unhappy: the reply apologises once."""
     ticket_id: str | None = None
     handover: bool = False
+    no_contact: bool = False
+    """A handover without any way to reach the customer (a chat with no email): ask for one instead of promising."""
 
 
 class Phrasebook:
@@ -632,7 +634,7 @@ def render_reply(category: str, language: str, facts: ReplyFacts, *, tone: Tone,
     greeting = book.say("greeting", name=name) if name else book.say("greeting_anonymous")
     intro = book.say("intro", persona=tone.persona_name, shop=tone.shop_name) + (" 🙂" if tone.emoji else "")
     if facts.handover:
-        body = [book.say("holding")]
+        body = [book.say("holding_no_contact" if facts.no_contact else "holding")]
     else:
         body = _body(_Draft(book, today or datetime.now(UTC).date(), category, facts))
     if facts.ticket_id:

@@ -129,6 +129,7 @@ async def test_a_handover_opens_a_ticket_like_the_inbox_and_says_so(tmp_path: Pa
     async with api_server(tmp_path) as api:
         handed = await api.chat({"message": angry, "customer_email": MARIA})
         plain = await api.chat({"message": "What is your return policy?", "customer_email": MARIA})
+        anonymous = await api.chat({"message": angry})
         tickets = await api.servers.shopify.call("list_tickets", {"customer_email": MARIA})
     body = handed.json()
     assert handed.status_code == 200 and body["handover"] is True
@@ -136,6 +137,9 @@ async def test_a_handover_opens_a_ticket_like_the_inbox_and_says_so(tmp_path: Pa
     assert [t["id"] for t in tickets["tickets"]] == [body["ticket"]]
     assert tickets["tickets"][0]["customer_email"] == MARIA and "outrageous" in tickets["tickets"][0]["summary"]
     assert plain.json()["ticket"] is None and plain.json()["handover"] is False
+    nobody = anonymous.json()
+    assert nobody["handover"] is True and nobody["ticket"] is None, "no ticket nobody could answer"
+    assert "email address" in nobody["response"] and "passed your message" not in nobody["response"]
 
 
 async def test_bad_requests_are_refused_readably(tmp_path: Path) -> None:
