@@ -19,10 +19,10 @@ from pathlib import Path
 
 from evaluation.dataset import DATA, LabelledMail, LabelledMessage, customer_messages, robot_mails
 from gmail_mcp.mime import parse_message
-from gmail_mcp.models import Message
 from orchestrator.config import load_config
 from orchestrator.gatekeeper import GatekeeperRules, gatekeep
 from orchestrator.models import GateDecision, Verdict
+from support_core.mail import Message
 
 __all__ = ["ROBOT_TARGET", "RSPAMD", "Score", "customer_message", "report", "robot_message", "rspamd_table", "score"]
 

@@ -44,6 +44,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     auth.add_argument("--token-file", type=str, help="where to write the token (default: GMAIL_TOKEN_FILE)")
     auth.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    sandbox = commands.add_parser(
+        "sandbox", help="install the demo mailbox (mail that matches the sandbox store) into a Maildir folder"
+    )
+    sandbox.add_argument("maildir", help="the Maildir folder (created when missing; left alone if it holds mail)")
     return parser.parse_args(argv)
 
 
@@ -125,6 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "sandbox":
+        from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
+
+        installed = install_sandbox_mailbox(Path(args.maildir))
+        print(f"Installed {installed} sandbox messages in {args.maildir}.", file=sys.stderr)
+        return
     try:
         settings = load_settings()
         if args.command == "auth":

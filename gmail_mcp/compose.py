@@ -14,7 +14,7 @@ from email.utils import format_datetime, make_msgid
 import nh3
 
 from gmail_mcp.errors import InvalidInputError
-from gmail_mcp.models import Address, Headers
+from support_core.mail import Address, Headers
 
 NOTE_HEADER = "X-Support-Agent-Note"
 """A short note for reviewers and statistics (e.g. which engine wrote the draft); never shown to the customer."""

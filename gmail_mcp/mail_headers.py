@@ -8,8 +8,8 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from gmail_mcp.charsets import decode_base64, decode_bytes, decode_guess
-from gmail_mcp.models import Address, AuthResults, Headers, SpamVerdict
 from support_core.addresses import ParsedMailboxes, parse_mailboxes
+from support_core.mail import Address, AuthResults, Headers, SpamVerdict
 
 __all__ = [
     "CLEAN_TABLE",

@@ -11,7 +11,8 @@ from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage
 from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mime import ParsedMail, parse_message
-from gmail_mcp.models import (
+from support_core.addresses import AddressError, normalise_address
+from support_core.mail import (
     Address,
     Draft,
     DraftList,
@@ -24,7 +25,6 @@ from gmail_mcp.models import (
     SearchResult,
     Thread,
 )
-from support_core.addresses import AddressError, normalise_address
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from gmail_mcp.mail_headers import (
     repair_header_block,
     single_line,
 )
-from gmail_mcp.models import Attachment, Headers
 from gmail_mcp.quotes import split_reply
+from support_core.mail import Attachment, Headers
 
 __all__ = ["ParsedMail", "normalise_text", "parse_message"]
 

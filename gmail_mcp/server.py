@@ -17,8 +17,8 @@ from gmail_mcp.config import GmailSettings
 from gmail_mcp.diagnosis import MailboxInfo, diagnose
 from gmail_mcp.errors import MailError
 from gmail_mcp.mailbox import Mailbox
-from gmail_mcp.models import Draft, DraftList, LabelResult, Message, NewMessages, SearchResult, Thread
 from support_core.diagnosis import Diagnosis
+from support_core.mail import Draft, DraftList, LabelResult, Message, NewMessages, SearchResult, Thread
 
 INSTRUCTIONS = """\
 A support mailbox. Read new mail with list_new_messages (keep the cursor it returns), read a message or its whole

@@ -10,9 +10,9 @@ from functools import cached_property, lru_cache
 from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from gmail_mcp.models import Address, Message
 from orchestrator.identity import Identity, form_identity, mail_identity
 from orchestrator.models import GateDecision, Verdict
+from support_core.mail import Address, Message
 
 __all__ = ["GatekeeperRules", "gatekeep", "lookalike_of"]
 

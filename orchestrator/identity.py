@@ -20,8 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gmail_mcp.models import Address, Headers
 from support_core.addresses import AddressError, normalise_address
+from support_core.mail import Address, Headers
 
 __all__ = ["Identity", "default_recipient", "safe_name"]
 

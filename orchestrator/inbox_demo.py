@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
 from orchestrator.config import AgentConfig, load_config
 from orchestrator.daemon import Daemon
 from orchestrator.ledger import Ledger
@@ -27,8 +27,18 @@ def prepare(folder: Path) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by support-agent demo; safe to delete\n")
-    install_sandbox_mailbox(folder / "maildir")
+    install_sandbox(folder / "maildir")
     return folder
+
+
+def install_sandbox(maildir: Path) -> None:
+    """The demo mailbox, installed by gmail-mcp itself (`gmail-mcp sandbox DIR`): the orchestrator never imports
+    the Gmail server, it runs it."""
+    command = [sys.executable, "-m", "gmail_mcp", "sandbox", str(maildir)]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(maildir.parent))}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"Could not install the sandbox mailbox in {maildir}: {result.stderr.strip()[-500:]}")
 
 
 SANDBOX_AUTHSERV_ID = "mx.aurora-activewear.example"

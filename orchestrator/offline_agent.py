@@ -23,7 +23,7 @@ from orchestrator.templates import (
     render_reply,
 )
 from orchestrator.tools import BoundTools
-from shopify_mcp.models import (
+from support_core.store import (
     CustomerOrders,
     DiscountCheck,
     OrderDetails,

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gmail_mcp.models import Headers, Message
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
 from orchestrator.gatekeeper import gatekeep
@@ -25,6 +24,7 @@ from orchestrator.offline_router import route_offline
 from orchestrator.servers import ToolServers
 from orchestrator.templates import ReplyFacts, Tone, render_reply
 from orchestrator.tools import BoundTools
+from support_core.mail import Headers, Message
 
 logger = logging.getLogger(__name__)
 

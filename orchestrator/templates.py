@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrator.language import detect_language
 from orchestrator.models import CATEGORIES, LANGUAGES
-from shopify_mcp.models import (
+from support_core.store import (
     CustomerOrders,
     DiscountCheck,
     DiscountInfo,

@@ -9,8 +9,8 @@ from typing import Any
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
 from shopify_mcp.inputs import normalise_handle, search_text, search_value
-from shopify_mcp.models import LocationStock, Money, Product, ProductSearch, StockStatus, Variant
 from shopify_mcp.orders import money
+from support_core.store import LocationStock, Money, Product, ProductSearch, StockStatus, Variant
 
 LOW_STOCK = 5
 SEARCH_VARIANTS = 20

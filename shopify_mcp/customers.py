@@ -8,9 +8,9 @@ from typing import Any
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import NotFoundError
 from shopify_mcp.inputs import normalise_customer_email
-from shopify_mcp.models import CustomerProfile, OrderRef
 from shopify_mcp.orders import money
 from support_core.addresses import same_address
+from support_core.store import CustomerProfile, OrderRef
 
 NOT_FOUND = "No customer account was found for this email address (guest checkouts may have no profile)."
 

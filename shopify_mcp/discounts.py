@@ -8,8 +8,8 @@ from typing import Any
 from shopify_mcp.cache import TtlCache
 from shopify_mcp.client import AdminClient
 from shopify_mcp.inputs import normalise_code
-from shopify_mcp.models import DiscountCheck, DiscountInfo, DiscountKind, Money, Promotion, Promotions
 from shopify_mcp.orders import money
+from support_core.store import DiscountCheck, DiscountInfo, DiscountKind, Money, Promotion, Promotions
 
 _KINDS: dict[str, DiscountKind] = {
     "DiscountCodeFreeShipping": "free_shipping",

@@ -14,7 +14,8 @@ from typing import Any
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
 from shopify_mcp.inputs import email_filter, normalise_customer_email, normalise_order_number, search_value
-from shopify_mcp.models import (
+from support_core.addresses import same_address
+from support_core.store import (
     CustomerOrders,
     LineItem,
     Money,
@@ -28,7 +29,6 @@ from shopify_mcp.models import (
     ShipmentItem,
     Tracking,
 )
-from support_core.addresses import same_address
 
 NOT_FOUND = (
     "No order {number} was found for this customer's email address. Ask the customer to check the number on "

@@ -6,7 +6,7 @@ from shopify_mcp.cache import TtlCache
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
 from shopify_mcp.html_text import html_to_text
-from shopify_mcp.models import Policies, Policy
+from support_core.store import Policies, Policy
 
 POLICY_TYPES = (
     "REFUND_POLICY",

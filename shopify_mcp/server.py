@@ -17,7 +17,9 @@ from shopify_mcp.context import ShopifyContext
 from shopify_mcp.diagnosis import diagnose
 from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError
 from shopify_mcp.inputs import normalise_customer_email
-from shopify_mcp.models import (
+from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
+from support_core.diagnosis import Diagnosis
+from support_core.store import (
     CustomerOrders,
     CustomerProfile,
     DiscountCheck,
@@ -27,8 +29,6 @@ from shopify_mcp.models import (
     ProductSearch,
     Promotions,
 )
-from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
-from support_core.diagnosis import Diagnosis
 
 INSTRUCTIONS = """\
 Read-only access to a Shopify store for customer support, plus ticket escalation to a human.

@@ -32,7 +32,9 @@ from httpx import AsyncClient
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import ConfigError, InvalidInputError, TicketSinkError
 from shopify_mcp.inputs import normalise_customer_email
-from shopify_mcp.models import (
+from support_core.categories import TICKET_CATEGORIES, TicketCategory
+from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
+from support_core.store import (
     Priority,
     SinkName,
     Ticket,
@@ -40,8 +42,6 @@ from shopify_mcp.models import (
     TicketRequest,
     TicketStatus,
 )
-from support_core.categories import TICKET_CATEGORIES, TicketCategory
-from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ FORBIDDEN = {
     "support_core": {"shopify_mcp", "gmail_mcp", "orchestrator"},
     "shopify_mcp": {"gmail_mcp", "orchestrator"},
     "gmail_mcp": {"shopify_mcp", "orchestrator"},
+    "orchestrator": {"shopify_mcp", "gmail_mcp"},  # it runs the servers and talks MCP; contracts are in support_core
 }
 
 
@@ -42,3 +43,4 @@ def test_the_rules_are_checked_on_real_files() -> None:
     """The scan sees the imports it should (a scan that found nothing would pass every rule)."""
     assert "support_core" in imports("gmail_mcp")["gmail_mcp/mail_headers.py"]
     assert "shopify_mcp" in imports("shopify_mcp")["shopify_mcp/server.py"]
+    assert "support_core" in imports("orchestrator")["orchestrator/pipeline.py"]

@@ -13,7 +13,7 @@ from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value, reply_
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mailbox import reply_recipient
 from gmail_mcp.mime import parse_message
-from gmail_mcp.models import Address, Headers
+from support_core.mail import Address, Headers
 
 OWN = "support@aurora-activewear.example"
 JOSE = Address(name="José Núñez", email="j.nunez@example.org")

@@ -15,7 +15,7 @@ import pytest
 
 from gmail_mcp.html_text import html_to_text
 from gmail_mcp.mime import parse_message
-from gmail_mcp.models import Address, Headers
+from support_core.mail import Address, Headers
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MIME = SHARED / "corpora" / "mime"

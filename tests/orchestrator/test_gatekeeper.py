@@ -15,9 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from gmail_mcp.mime import parse_message
-from gmail_mcp.models import Address, Attachment, AuthResults, Headers, Message
 from orchestrator.gatekeeper import GatekeeperRules, gatekeep, lookalike_of
 from orchestrator.models import Verdict
+from support_core.mail import Address, Attachment, AuthResults, Headers, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = ROOT / "gmail_mcp" / "sandbox"

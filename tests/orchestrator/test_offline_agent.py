@@ -37,8 +37,8 @@ from orchestrator.templates import Tone, phrasebook
 from orchestrator.tools import BoundTools
 from shopify_mcp.context import open_context
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
-from shopify_mcp.models import Policy
 from shopify_mcp.server import create_server
+from support_core.store import Policy
 from tests.shopify_mcp.support import OWNER, make_settings
 
 pytestmark = pytest.mark.anyio

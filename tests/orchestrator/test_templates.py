@@ -19,7 +19,7 @@ from orchestrator.offline_agent import POLICY_EXCERPT, policy_excerpt
 from orchestrator.templates import ProductMatch, ReplyFacts, Tone, phrasebook, render_reply
 from shopify_mcp.context import open_context
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
-from shopify_mcp.models import CustomerOrders, DiscountCheck, OrderDetails, Policy, Product, Promotions
+from support_core.store import CustomerOrders, DiscountCheck, OrderDetails, Policy, Product, Promotions
 from tests.shopify_mcp.support import OWNER, make_settings
 
 SIGNATURE = "Carolina\nAurora Activewear · Customer care"

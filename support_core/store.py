@@ -1,4 +1,5 @@
-"""Pydantic models of what the Shopify tools return (MCP clients receive them as structured content)."""
+"""What the Shopify server's tools return (MCP clients receive it as structured content): the contract the
+orchestrator reads, shared here so that it never imports the server."""
 
 from __future__ import annotations
 
