@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.harness import MessageMetrics, Peers, run_agent, sandbox_mail, serve_peers
 from bench.report import Section
-from gmail_mcp.emulator import QUOTA_UNITS
+from support_testing.gmail_emulator import QUOTA_UNITS
 
 # The original design's documented flow, per processed email: list, get, thread, draft, modify.
 ORIGINAL_PROCESSED_UNITS = 5 + 5 + 10 + 10 + 5

@@ -19,19 +19,19 @@ from typing import Any
 import anyio
 from openai.types.chat import ChatCompletion
 
-from gmail_mcp.emulator import GmailEmulator
-from gmail_mcp.emulator import serve_emulator as serve_gmail
 from gmail_mcp.sandbox_mailbox import sandbox_files
 from orchestrator.config import AgentConfig, load_config
 from orchestrator.daemon import Daemon
 from orchestrator.ledger import Claim, Ledger
 from orchestrator.llm import LLM
-from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator
-from orchestrator.openai_emulator import serve_emulator as serve_openai
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, load_sandbox_store
 from shopify_mcp.emulator import serve_emulator as serve_shopify
+from support_testing.gmail_emulator import GmailEmulator
+from support_testing.gmail_emulator import serve_emulator as serve_gmail
+from support_testing.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator
+from support_testing.openai_emulator import serve_emulator as serve_openai
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _ID_HEADERS = (b"message-id:", b"in-reply-to:", b"references:")

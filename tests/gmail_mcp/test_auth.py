@@ -16,9 +16,9 @@ import pytest
 from gmail_mcp.auth import authorise
 from gmail_mcp.config import GmailSettings
 from gmail_mcp.credentials import load_credentials
-from gmail_mcp.emulator import GmailEmulator, serve_emulator
 from gmail_mcp.errors import ConfigError
 from gmail_mcp.gmail_api import GmailApiBackend
+from support_testing.gmail_emulator import GmailEmulator, serve_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 

@@ -14,9 +14,9 @@ from mcp import Client
 from gmail_mcp import open_mailbox
 from gmail_mcp.config import GmailSettings
 from gmail_mcp.diagnosis import AUTHSERV_FIX
-from gmail_mcp.emulator import GMAIL_MODIFY_SCOPE, GmailEmulator, serve_emulator
 from gmail_mcp.server import create_server
 from support_core.diagnosis import Check, Diagnosis, render
+from support_testing.gmail_emulator import GMAIL_MODIFY_SCOPE, GmailEmulator, serve_emulator
 
 pytestmark = pytest.mark.anyio
 

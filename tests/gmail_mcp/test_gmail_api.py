@@ -17,7 +17,6 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from gmail_mcp.credentials import save_credentials
-from gmail_mcp.emulator import TOKEN_METHOD, GmailEmulator, serve_emulator
 from gmail_mcp.errors import (
     ConfigError,
     MailboxUnavailableError,
@@ -28,6 +27,7 @@ from gmail_mcp.errors import (
 from gmail_mcp.gmail_api import GmailApiBackend
 from support_core.retry import RetryPolicy
 from support_core.transport import serve_on_loopback
+from support_testing.gmail_emulator import TOKEN_METHOD, GmailEmulator, serve_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 MAIL = (

@@ -14,13 +14,13 @@ from google.oauth2.credentials import Credentials
 from mcp import Client
 from mcp.types import CallToolResult
 
-from gmail_mcp.emulator import EMULATOR_TOKEN, GmailEmulator, serve_emulator
 from gmail_mcp.gmail_api import GmailApiBackend
 from gmail_mcp.mailbox import Mailbox
 from gmail_mcp.maildir import MaildirBackend, deliver_message
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox, sandbox_files
 from gmail_mcp.server import create_server
 from support_core.retry import RetryPolicy
+from support_testing.gmail_emulator import EMULATOR_TOKEN, GmailEmulator, serve_emulator
 
 pytestmark = pytest.mark.anyio
 OWN = "support@aurora-activewear.example"

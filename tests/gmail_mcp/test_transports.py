@@ -12,8 +12,8 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
-from gmail_mcp.emulator import GmailEmulator, serve_emulator
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox, sandbox_files
+from support_testing.gmail_emulator import GmailEmulator, serve_emulator
 from tests.processes import http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

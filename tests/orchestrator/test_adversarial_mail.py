@@ -12,10 +12,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from gmail_mcp.emulator import GmailEmulator, serve_emulator
 from gmail_mcp.maildir import MaildirBackend, deliver_message
 from orchestrator.ledger import Ledger
 from orchestrator.pipeline import REVIEW_LABEL
+from support_testing.gmail_emulator import GmailEmulator, serve_emulator
 from tests.orchestrator.adversarial_mail import (
     AUTHSERV,
     CASES,
@@ -146,8 +146,8 @@ def victim_data() -> tuple[str, ...]:
 async def test_hostile_model_smuggling_data_with_zero_width_characters(tmp_path: Path, backend: str) -> None:
     """The LLM engine with a model that writes another customer's email, tracking numbers, street address and
     order-status link split by zero-width spaces, plus phishing links: no draft carries any of it."""
-    from orchestrator.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator, SmugglerScript
-    from orchestrator.openai_emulator import serve_emulator as serve_openai
+    from support_testing.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator, SmugglerScript
+    from support_testing.openai_emulator import serve_emulator as serve_openai
 
     script = SmugglerScript(
         victim_email=MARIA, victim_order="#1021", data=victim_data(), link="https://evil.example/claim"

@@ -234,7 +234,7 @@ async def test_once_uses_the_llm_engine_when_an_endpoint_is_configured(sandbox: 
     """OPENAI_BASE_URL + key: the daemon routes and drafts with the LLM (the scripted OpenAI-compatible server)."""
     import anyio
 
-    from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
+    from support_testing.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
 
     emulator = OpenAIEmulator(script=DefaultScript())
     async with serve_emulator(emulator) as url:
@@ -252,7 +252,7 @@ async def test_once_uses_the_llm_engine_when_an_endpoint_is_configured(sandbox: 
 async def test_chat_uses_the_llm_agent_with_the_identity_bound(tmp_path: Path) -> None:
     import anyio
 
-    from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
+    from support_testing.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator, serve_emulator
 
     emulator = OpenAIEmulator(script=DefaultScript())
     async with serve_emulator(emulator) as url:

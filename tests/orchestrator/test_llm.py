@@ -17,7 +17,7 @@ from pydantic import Field
 from orchestrator.errors import LLMAuthError, LLMOutputError, LLMUnavailableError
 from orchestrator.llm import LLM, Usage, to_openai_tool, tool_message
 from orchestrator.models import RouterDecision
-from orchestrator.openai_emulator import (
+from support_testing.openai_emulator import (
     EMULATOR_API_KEY,
     OpenAIEmulator,
     in_order,

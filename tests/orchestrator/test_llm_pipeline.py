@@ -20,9 +20,15 @@ from orchestrator.inbox_demo import MAILBOX, prepare, specs
 from orchestrator.ledger import Ledger
 from orchestrator.llm import LLM
 from orchestrator.models import Verdict
-from orchestrator.openai_emulator import EMULATOR_API_KEY, DefaultScript, HostileScript, OpenAIEmulator, serve_emulator
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ToolServers
+from support_testing.openai_emulator import (
+    EMULATOR_API_KEY,
+    DefaultScript,
+    HostileScript,
+    OpenAIEmulator,
+    serve_emulator,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 VICTIM = "j.nunez@example.org"  # a sandbox customer who wrote nothing to the inbox
@@ -115,7 +121,7 @@ async def test_every_llm_failure_keeps_the_mail_moving(tmp_path: Path, fault: st
 
 
 async def test_malformed_tool_arguments_are_reported_back_to_the_model(tmp_path: Path) -> None:
-    from orchestrator.openai_emulator import in_order, malformed_tool_call, router_answer, text
+    from support_testing.openai_emulator import in_order, malformed_tool_call, router_answer, text
 
     decision = {
         "category": "ShippingDelivery", "language": "en", "order_number": "#1019", "sentiment": "negative",

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from gmail_mcp.emulator import GmailEmulator, serve_emulator
 from gmail_mcp.sandbox_mailbox import sandbox_files
 from orchestrator.config import load_config
 from orchestrator.daemon import Daemon
 from orchestrator.ledger import Ledger
 from orchestrator.models import Verdict
 from orchestrator.servers import ServerSpec, ToolServers
+from support_testing.gmail_emulator import GmailEmulator, serve_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 

@@ -12,7 +12,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
-from gmail_mcp.emulator import EMULATOR_TOKEN, GMAIL_MODIFY_SCOPE, GmailEmulator, serve_emulator
+from support_testing.gmail_emulator import EMULATOR_TOKEN, GMAIL_MODIFY_SCOPE, GmailEmulator, serve_emulator
 
 REFRESH_TOKEN = "1//emulator-refresh-token"
 CLIENT_ID = "emulator-client.apps.googleusercontent.com"

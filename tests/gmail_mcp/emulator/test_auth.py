@@ -11,7 +11,7 @@ import httplib2
 import pytest
 from google.auth.exceptions import RefreshError
 
-from gmail_mcp.emulator import EMULATOR_TOKEN, TOKEN_METHOD, GmailEmulator
+from support_testing.gmail_emulator import EMULATOR_TOKEN, TOKEN_METHOD, GmailEmulator
 from tests.gmail_mcp.emulator.conftest import CLIENT_ID, REFRESH_TOKEN, Gmail, make_credentials
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

@@ -7,7 +7,7 @@ import time
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_mcp.emulator import QUOTA_UNITS, FaultPlan, GmailEmulator
+from support_testing.gmail_emulator import QUOTA_UNITS, FaultPlan, GmailEmulator
 from tests.gmail_mcp.emulator.conftest import Gmail
 from tests.gmail_mcp.emulator.sample_mail import b64url, mail
 from tests.gmail_mcp.emulator.test_auth import Clock, raw_get

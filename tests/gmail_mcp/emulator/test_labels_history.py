@@ -7,7 +7,7 @@ import json
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_mcp.emulator import SYSTEM_LABELS, GmailEmulator
+from support_testing.gmail_emulator import SYSTEM_LABELS, GmailEmulator
 from tests.gmail_mcp.emulator.conftest import Gmail
 from tests.gmail_mcp.emulator.sample_mail import mail
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from anyio.streams.text import TextReceiveStream
 
-from gmail_mcp.emulator import EMULATOR_TOKEN, GmailEmulator, serve_emulator
+from support_testing.gmail_emulator import EMULATOR_TOKEN, GmailEmulator, serve_emulator
 from tests.gmail_mcp.emulator.sample_mail import mail
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -68,7 +68,7 @@ async def test_python_m_serves_a_mailbox_directory(tmp_path: Path) -> None:
     (tmp_path / "1.eml").write_bytes(mail("First", "one"))
     (tmp_path / "2.eml").write_bytes(mail("Second", "two"))
     (tmp_path / "notes.txt").write_text("not mail")
-    command = [sys.executable, "-m", "gmail_mcp.emulator", "--port", "0", "--mailbox", str(tmp_path)]
+    command = [sys.executable, "-m", "support_testing.gmail_emulator", "--port", "0", "--mailbox", str(tmp_path)]
     async with await anyio.open_process(command, cwd=ROOT) as process:
         try:
             assert process.stderr is not None
@@ -92,6 +92,14 @@ async def test_python_m_serves_a_mailbox_directory(tmp_path: Path) -> None:
 
 
 async def test_python_m_rejects_a_missing_mailbox(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "gmail_mcp.emulator", "--port", "0", "--mailbox", str(tmp_path / "absent")]
+    command = [
+        sys.executable,
+        "-m",
+        "support_testing.gmail_emulator",
+        "--port",
+        "0",
+        "--mailbox",
+        str(tmp_path / "absent"),
+    ]
     result = await anyio.run_process(command, cwd=ROOT, check=False)
     assert result.returncode == 2 and b"is not a directory" in result.stderr

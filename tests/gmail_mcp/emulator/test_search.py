@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_mcp.emulator import GmailEmulator
+from support_testing.gmail_emulator import GmailEmulator
 from tests.gmail_mcp.emulator.conftest import Gmail
 from tests.gmail_mcp.emulator.sample_mail import SUPPORT, mail, ms
 

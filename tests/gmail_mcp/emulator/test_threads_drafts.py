@@ -7,7 +7,7 @@ import json
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_mcp.emulator import GmailEmulator, normalized_subject
+from support_testing.gmail_emulator import GmailEmulator, normalized_subject
 from tests.gmail_mcp.emulator.conftest import Gmail
 from tests.gmail_mcp.emulator.sample_mail import SUPPORT, b64url, b64url_decode, mail, ms
 

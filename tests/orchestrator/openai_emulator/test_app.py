@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestrator.openai_emulator import (
+from support_testing.openai_emulator import (
     EMULATOR_API_KEY,
     FaultPlan,
     OpenAIEmulator,

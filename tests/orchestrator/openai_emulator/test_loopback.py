@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from orchestrator.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator, serve_emulator
+from support_testing.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator, serve_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -36,7 +36,7 @@ async def test_python_m_serves_until_interrupted() -> None:
     command = [
         sys.executable,
         "-m",
-        "orchestrator.openai_emulator",
+        "support_testing.openai_emulator",
         "--port",
         "0",
         "--latency",

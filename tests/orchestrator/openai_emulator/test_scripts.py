@@ -10,7 +10,7 @@ from openai.lib._parsing._completions import type_to_response_format_param
 
 from orchestrator.llm import to_openai_tool
 from orchestrator.models import RouterDecision
-from orchestrator.openai_emulator import Answer, DefaultScript, HostileScript, in_order, text
+from support_testing.openai_emulator import Answer, DefaultScript, HostileScript, in_order, text
 
 SCHEMA = type_to_response_format_param(RouterDecision)["json_schema"]["schema"]  # type: ignore[index]
 """The strict schema the SDK's typed parsing sends for the router's model."""

@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from orchestrator.openai_emulator.answers import Answer, malformed_json, refusal
-from orchestrator.openai_emulator.conversation import message_text
-from orchestrator.openai_emulator.faults import Fault, FaultPlan, error_body
-from orchestrator.openai_emulator.scripts import DefaultScript, Script
-from orchestrator.openai_emulator.validation import RequestProblem, validate_request
+from support_testing.openai_emulator.answers import Answer, malformed_json, refusal
+from support_testing.openai_emulator.conversation import message_text
+from support_testing.openai_emulator.faults import Fault, FaultPlan, error_body
+from support_testing.openai_emulator.scripts import DefaultScript, Script
+from support_testing.openai_emulator.validation import RequestProblem, validate_request
 
 logger = logging.getLogger(__name__)
 

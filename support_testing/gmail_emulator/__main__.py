@@ -1,4 +1,4 @@
-"""`python -m gmail_mcp.emulator`: run the Gmail emulator on loopback until interrupted (logs to stderr)."""
+"""`python -m support_testing.gmail_emulator`: run the Gmail emulator on loopback until interrupted (logs to stderr)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import anyio
 
-from gmail_mcp.emulator.app import DEFAULT_ADDRESS, GmailEmulator
-from gmail_mcp.emulator.server import serve_emulator
-from gmail_mcp.emulator.tokens import EMULATOR_TOKEN
+from support_testing.gmail_emulator.app import DEFAULT_ADDRESS, GmailEmulator
+from support_testing.gmail_emulator.server import serve_emulator
+from support_testing.gmail_emulator.tokens import EMULATOR_TOKEN
 
-logger = logging.getLogger("gmail_mcp.emulator")
+logger = logging.getLogger("support_testing.gmail_emulator")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gmail_mcp.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support_testing.gmail_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8766, help="port (0 picks a free one; default 8766)")
     parser.add_argument("--address", default=DEFAULT_ADDRESS, help=f"the mailbox address (default {DEFAULT_ADDRESS})")

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.openai_emulator.answers import Answer, router_answer, text, tool_calls
-from orchestrator.openai_emulator.conversation import (
+from support_testing.openai_emulator.answers import Answer, router_answer, text, tool_calls
+from support_testing.openai_emulator.conversation import (
     find_email,
     find_order_number,
     offered_tools,

@@ -10,11 +10,11 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from gmail_mcp.emulator import mime
-from gmail_mcp.emulator.errors import invalid_argument, not_found
-from gmail_mcp.emulator.history import HistoryLog
-from gmail_mcp.emulator.labels import LabelStore
-from gmail_mcp.emulator.query import compile_query
+from support_testing.gmail_emulator import mime
+from support_testing.gmail_emulator.errors import invalid_argument, not_found
+from support_testing.gmail_emulator.history import HistoryLog
+from support_testing.gmail_emulator.labels import LabelStore
+from support_testing.gmail_emulator.query import compile_query
 
 _ID_BASE = 0x19A2B3C4D5E60000
 _DRAFT_BASE = 7_316_000_000_000_000_000

@@ -1,12 +1,12 @@
-"""Serving the OpenAI-compatible emulator on loopback (tests, benchmarks, `python -m orchestrator.openai_emulator`)."""
+"""Serving the OpenAI-compatible emulator on loopback (tests, benchmarks, python -m support_testing.openai_emulator)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 
-from orchestrator.openai_emulator.app import OpenAIEmulator
 from support_core.transport import READY_TIMEOUT, serve_on_loopback
+from support_testing.openai_emulator.app import OpenAIEmulator
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,4 @@
-"""`python -m orchestrator.openai_emulator`: run the OpenAI emulator standalone on loopback until interrupted."""
+"""`python -m support_testing.openai_emulator`: run the OpenAI emulator standalone on loopback until interrupted."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import sys
 
 import anyio
 
-from orchestrator.openai_emulator.app import DEFAULT_MODELS, EMULATOR_API_KEY, OpenAIEmulator
-from orchestrator.openai_emulator.scripts import DefaultScript, HostileScript, Script
-from orchestrator.openai_emulator.server import serve_emulator
+from support_testing.openai_emulator.app import DEFAULT_MODELS, EMULATOR_API_KEY, OpenAIEmulator
+from support_testing.openai_emulator.scripts import DefaultScript, HostileScript, Script
+from support_testing.openai_emulator.server import serve_emulator
 
-logger = logging.getLogger("orchestrator.openai_emulator")
+logger = logging.getLogger("support_testing.openai_emulator")
 
 SCRIPTS: dict[str, type[DefaultScript] | type[HostileScript]] = {"default": DefaultScript, "hostile": HostileScript}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m orchestrator.openai_emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support_testing.openai_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8766, help="port (0 picks a free one; default 8766)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each completion takes (default 0)")

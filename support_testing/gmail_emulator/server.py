@@ -1,12 +1,12 @@
-"""Serving the Gmail emulator on loopback (tests, benchmarks, `python -m gmail_mcp.emulator`)."""
+"""Serving the Gmail emulator on loopback (tests, benchmarks, `python -m support_testing.gmail_emulator`)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 
-from gmail_mcp.emulator.app import GmailEmulator
 from support_core.transport import READY_TIMEOUT, serve_on_loopback
+from support_testing.gmail_emulator.app import GmailEmulator
 
 
 @contextlib.asynccontextmanager

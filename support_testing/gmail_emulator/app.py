@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gmail_mcp.emulator import api
-from gmail_mcp.emulator.errors import ApiError, forbidden, invalid_argument, not_found, unauthenticated
-from gmail_mcp.emulator.faults import TOKEN_METHOD, Fault, FaultPlan
-from gmail_mcp.emulator.history import HISTORY_START, HistoryLog
-from gmail_mcp.emulator.mailbox import InternalDate, Mailbox, StoredMessage
-from gmail_mcp.emulator.quota import QUOTA_UNITS, RequestRecord, UserQuota
-from gmail_mcp.emulator.tokens import EMULATOR_TOKEN, TOKEN_TTL, TokenAuthority, bearer_token
+from support_testing.gmail_emulator import api
+from support_testing.gmail_emulator.errors import ApiError, forbidden, invalid_argument, not_found, unauthenticated
+from support_testing.gmail_emulator.faults import TOKEN_METHOD, Fault, FaultPlan
+from support_testing.gmail_emulator.history import HISTORY_START, HistoryLog
+from support_testing.gmail_emulator.mailbox import InternalDate, Mailbox, StoredMessage
+from support_testing.gmail_emulator.quota import QUOTA_UNITS, RequestRecord, UserQuota
+from support_testing.gmail_emulator.tokens import EMULATOR_TOKEN, TOKEN_TTL, TokenAuthority, bearer_token
 
 logger = logging.getLogger(__name__)
 

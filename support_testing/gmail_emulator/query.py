@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from gmail_mcp.emulator.labels import LabelStore
-from gmail_mcp.emulator.mime import MessageFacts
+from support_testing.gmail_emulator.labels import LabelStore
+from support_testing.gmail_emulator.mime import MessageFacts
 
 DAY_MS = 86_400_000
 _AGE_UNITS = {"d": 1, "m": 30, "y": 365}

@@ -6,7 +6,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Literal
 
-from gmail_mcp.emulator.errors import ApiError
+from support_testing.gmail_emulator.errors import ApiError
 
 FaultKind = Literal["status", "delay"]
 RateLimitReason = Literal["userRateLimitExceeded", "rateLimitExceeded"]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gmail_mcp.emulator.errors import already_exists, invalid_argument
+from support_testing.gmail_emulator.errors import already_exists, invalid_argument
 
 SYSTEM_LABELS = (
     "INBOX",

@@ -1,6 +1,6 @@
 """A scripted OpenAI-compatible server on loopback: the test peer of `orchestrator.llm` and the benchmarks' model."""
 
-from orchestrator.openai_emulator.answers import (
+from support_testing.openai_emulator.answers import (
     Answer,
     ScriptedCall,
     malformed_json,
@@ -11,15 +11,15 @@ from orchestrator.openai_emulator.answers import (
     tool_call,
     tool_calls,
 )
-from orchestrator.openai_emulator.app import (
+from support_testing.openai_emulator.app import (
     DEFAULT_MODELS,
     EMULATOR_API_KEY,
     OpenAIEmulator,
     RequestRecord,
     estimate_tokens,
 )
-from orchestrator.openai_emulator.faults import Fault, FaultPlan
-from orchestrator.openai_emulator.scripts import (
+from support_testing.openai_emulator.faults import Fault, FaultPlan
+from support_testing.openai_emulator.scripts import (
     DefaultScript,
     EchoScript,
     HostileScript,
@@ -28,7 +28,7 @@ from orchestrator.openai_emulator.scripts import (
     in_order,
     route,
 )
-from orchestrator.openai_emulator.server import serve_emulator
+from support_testing.openai_emulator.server import serve_emulator
 
 __all__ = [
     "DEFAULT_MODELS",

@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from gmail_mcp.emulator import mime
-from gmail_mcp.emulator.errors import ApiError, invalid_argument, not_found
-from gmail_mcp.emulator.history import HISTORY_TYPES, StaleHistory
-from gmail_mcp.emulator.mailbox import Mailbox, StoredMessage, date_header
+from support_testing.gmail_emulator import mime
+from support_testing.gmail_emulator.errors import ApiError, invalid_argument, not_found
+from support_testing.gmail_emulator.history import HISTORY_TYPES, StaleHistory
+from support_testing.gmail_emulator.mailbox import Mailbox, StoredMessage, date_header
 
 MESSAGE_FORMATS = ("full", "metadata", "minimal", "raw")
 THREAD_FORMATS = ("full", "metadata", "minimal")
