@@ -93,6 +93,8 @@ class Daemon(Section):
 class CategoryConfig(Section):
     prompt: str
     tools: tuple[str, ...]
+    escalate: bool = False
+    """Every message of this category also opens a ticket for a person (as a handover does), besides the draft."""
 
 
 class AgentConfig(Section):

@@ -243,7 +243,7 @@ class Pipeline:
         tools = BoundTools(self.servers.shopify, gate.customer_email, (*allowed, "escalate_ticket"))
         started = time.perf_counter()
         ticket_id = None
-        if verified and (handover or decision.category in ("TechnicalIssues", "CustomerComplaintsSatisfaction")):
+        if verified and (handover or self.config.categories[decision.category].escalate):
             reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
             ticket = await tools.call(
                 "escalate_ticket",

@@ -124,3 +124,19 @@ def test_the_cli_prints_the_table_and_where_the_drafts_are(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sender" in result.stdout and "PROCESS (customer)" in result.stdout
     assert "reply drafts, none sent" in result.stdout and ".Drafts" in result.stdout
+
+
+@pytest.mark.anyio
+async def test_which_categories_always_escalate_is_configuration(tmp_path: Path) -> None:
+    from orchestrator.config import load_config
+
+    config = load_config()
+    categories = dict(config.categories)
+    categories["TechnicalIssues"] = categories["TechnicalIssues"].model_copy(update={"escalate": False})
+    categories["PromotionsDiscountsPricing"] = categories["PromotionsDiscountsPricing"].model_copy(
+        update={"escalate": True}
+    )
+    changed = config.model_copy(update={"categories": categories})
+    outcomes = await run_inbox_demo(tmp_path / "demo", io.StringIO(), changed)
+    escalated = {o.category for o in outcomes if o.escalated and o.verdict is Verdict.PROCESS}
+    assert "PromotionsDiscountsPricing" in escalated and "TechnicalIssues" not in escalated
