@@ -107,15 +107,13 @@ async def serve(
 
     async with open_mailbox(settings) as (mailbox, name):
         logger.info("gmail-mcp ready (%s, %s backend)", transport, name)
-        token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
         await run_server(
             create_server(mailbox, backend_name=name, settings=settings),
             transport,
+            settings,
             host=host,
             port=port,
             log_level=log_level,
-            bearer_token=token,
-            allowed_hosts=settings.mcp_allowed_hosts,
             limits=limits,
         )
 

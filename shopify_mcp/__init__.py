@@ -50,16 +50,8 @@ async def serve(
 
     async with open_context(settings) as ctx:
         logger.info("shopify-mcp ready (%s, %s)", transport, ctx.mode)
-        token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
         await run_server(
-            create_server(ctx),
-            transport,
-            host=host,
-            port=port,
-            log_level=log_level,
-            bearer_token=token,
-            allowed_hosts=settings.mcp_allowed_hosts,
-            limits=limits,
+            create_server(ctx), transport, settings, host=host, port=port, log_level=log_level, limits=limits
         )
 
 

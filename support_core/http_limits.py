@@ -91,41 +91,16 @@ def add_http_flags(parser: argparse.ArgumentParser, *, forwarded_env: str) -> No
         f"(127.0.0.1, 10.0.0.0/8), or * for any; overrides {forwarded_env}; default: none (the connecting address "
         "is the client's)",
     )
-    group.add_argument(
-        "--limit-concurrency",
-        type=int,
-        default=defaults.limit_concurrency,
-        metavar="N",
-        help=f"connections and requests at once; beyond: 503 (default {defaults.limit_concurrency})",
+    limits: tuple[tuple[str, type, str, str], ...] = (
+        ("--limit-concurrency", int, "N", "connections and requests at once; beyond: 503"),
+        ("--timeout-headers", float, "SECONDS", "time for a request's headers to arrive; then 408 and disconnect"),
+        ("--timeout-body", float, "SECONDS", "time for a request's body to arrive after its headers; then 408"),
+        ("--timeout-keep-alive", int, "SECONDS", "how long an idle connection is kept open"),
+        ("--max-header-size", int, "BYTES", "largest request line plus headers; beyond: 431"),
     )
-    group.add_argument(
-        "--timeout-headers",
-        type=float,
-        default=defaults.timeout_headers,
-        metavar="SECONDS",
-        help=f"time for a request's headers to arrive; then 408 and disconnect (default {defaults.timeout_headers:g})",
-    )
-    group.add_argument(
-        "--timeout-body",
-        type=float,
-        default=defaults.timeout_body,
-        metavar="SECONDS",
-        help=f"time for a request's body to arrive after its headers; then 408 (default {defaults.timeout_body:g})",
-    )
-    group.add_argument(
-        "--timeout-keep-alive",
-        type=int,
-        default=defaults.timeout_keep_alive,
-        metavar="SECONDS",
-        help=f"how long an idle connection is kept open (default {defaults.timeout_keep_alive})",
-    )
-    group.add_argument(
-        "--max-header-size",
-        type=int,
-        default=defaults.max_header_size,
-        metavar="BYTES",
-        help=f"largest request line plus headers; beyond: 431 (default {defaults.max_header_size})",
-    )
+    for flag, kind, metavar, text in limits:
+        default = getattr(defaults, flag[2:].replace("-", "_"))
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=f"{text} (default {default:g})")
 
 
 def http_limits(args: argparse.Namespace, forwarded_allow_ips: str | None = None) -> HttpLimits:

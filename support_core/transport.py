@@ -8,13 +8,16 @@ import contextlib
 import hmac
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Literal, NoReturn
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, Literal, NoReturn, Protocol
 
 import anyio
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from support_core.errors import ConfigError
@@ -105,27 +108,38 @@ async def serve_http(
     await uvicorn.Server(config).serve()
 
 
+class HttpServerSettings(Protocol):
+    """What both MCP servers' settings say about serving over HTTP (SHOPIFY_MCP_* / GMAIL_MCP_*)."""
+
+    @property
+    def mcp_bearer_token(self) -> SecretStr | None: ...
+
+    @property
+    def mcp_allowed_hosts(self) -> tuple[str, ...]: ...
+
+
 async def run_server(
     server: MCPServer,
     transport: Transport,
+    settings: HttpServerSettings,
     *,
     host: str,
     port: int,
     log_level: str,
-    bearer_token: str | None,
-    allowed_hosts: tuple[str, ...],
     limits: HttpLimits | None = None,
 ) -> None:
-    """Run an MCP server on stdio, or on HTTP behind the checks above and `limits` (default: `HttpLimits()`)."""
+    """Run an MCP server on stdio, or on HTTP behind the checks above (the bearer token and allowed hosts of
+    `settings`) and `limits` (default: `HttpLimits()`)."""
     if transport == "stdio":
         await server.run_stdio_async()
         return
+    token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
     app = http_app(
         server,
         "sse" if transport == "sse" else "streamable-http",
         host=host,
-        bearer_token=bearer_token,
-        allowed_hosts=allowed_hosts,
+        bearer_token=token,
+        allowed_hosts=settings.mcp_allowed_hosts,
     )
     await serve_http(app, host, port, log_level, limits)
 
@@ -223,3 +237,31 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+async def serve_until_signal(
+    serving: contextlib.AbstractAsyncContextManager[str], banner: Callable[[str], str]
+) -> None:
+    """Enter `serving` (it yields the URL), print `banner(url)` on stderr, and return on SIGINT or SIGTERM."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with serving as url:
+            print(banner(url), file=sys.stderr, flush=True)
+            async for received in signals:
+                logger.info("Received %s, shutting down", signal.Signals(received).name)
+                return
+
+
+def run_loopback_main(run: Callable[[argparse.Namespace], Awaitable[None]], args: argparse.Namespace) -> int:
+    """The `main` of a `python -m ...emulator` command: logging to stderr (`args.verbose`: every request), then
+    `run(args)`; a bad argument or a port in use is one line and exit code 2."""
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        anyio.run(run, args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
-
-import anyio
 
 from shopify_mcp.emulator.app import SANDBOX_TOKEN, ShopifyEmulator
 from shopify_mcp.emulator.cost import DEFAULT_BUCKET_SIZE, DEFAULT_RESTORE_RATE
 from shopify_mcp.emulator.server import serve_emulator
 from shopify_mcp.emulator.store import Store, load_sandbox_store, load_store
 from shopify_mcp.emulator.tau import load_tau_store
+from support_core.transport import run_loopback_main, serve_until_signal
 
 logger = logging.getLogger("shopify_mcp.emulator")
 
@@ -46,28 +44,16 @@ async def run(args: argparse.Namespace) -> None:
     emulator = ShopifyEmulator(
         store=store, access_tokens={args.token}, bucket_size=args.bucket, restore_rate=args.restore
     )
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serve_emulator(emulator, args.host, args.port) as url:
-            logger.info("%s", store.summary())
-            print(f"Shopify emulator: {url}  (X-Shopify-Access-Token: {args.token})", file=sys.stderr, flush=True)
-            async for received in signals:
-                logger.info("Received %s, shutting down", signal.Signals(received).name)
-                break
+    logger.info("%s", store.summary())
+
+    def banner(url: str) -> str:
+        return f"Shopify emulator: {url}  (X-Shopify-Access-Token: {args.token})"
+
+    await serve_until_signal(serve_emulator(emulator, args.host, args.port), banner)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        anyio.run(run, args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_loopback_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
 
-import anyio
-
+from support_core.transport import run_loopback_main, serve_until_signal
 from support_testing.gmail_emulator.app import DEFAULT_ADDRESS, GmailEmulator
 from support_testing.gmail_emulator.server import serve_emulator
 from support_testing.gmail_emulator.tokens import EMULATOR_TOKEN
@@ -35,30 +33,15 @@ async def run(args: argparse.Namespace) -> None:
             raise ValueError(f"--mailbox {args.mailbox} is not a directory")
         delivered = emulator.mailbox.deliver_directory(args.mailbox)
         logger.info("Delivered %d messages from %s", len(delivered), args.mailbox)
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serve_emulator(emulator, args.host, args.port) as url:
-            print(
-                f"Gmail emulator: {url}  (Authorization: Bearer {args.token}; token URI {url}/token)", file=sys.stderr
-            )
-            sys.stderr.flush()
-            async for received in signals:
-                logger.info("Received %s, shutting down", signal.Signals(received).name)
-                break
+
+    def banner(url: str) -> str:
+        return f"Gmail emulator: {url}  (Authorization: Bearer {args.token}; token URI {url}/token)"
+
+    await serve_until_signal(serve_emulator(emulator, args.host, args.port), banner)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        anyio.run(run, args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_loopback_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
-import anyio
-
+from support_core.transport import run_loopback_main, serve_until_signal
 from support_testing.openai_emulator.app import DEFAULT_MODELS, EMULATOR_API_KEY, OpenAIEmulator
 from support_testing.openai_emulator.scripts import DefaultScript, HostileScript, Script
 from support_testing.openai_emulator.server import serve_emulator
@@ -37,27 +35,15 @@ async def run(args: argparse.Namespace) -> None:
     emulator = OpenAIEmulator(
         latency=args.latency, api_key=args.api_key, models=args.model or DEFAULT_MODELS, script=script
     )
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serve_emulator(emulator, args.host, args.port) as url:
-            print(f"OpenAI emulator: OPENAI_BASE_URL={url}  OPENAI_API_KEY={args.api_key}", file=sys.stderr, flush=True)
-            async for received in signals:
-                logger.info("Received %s, shutting down", signal.Signals(received).name)
-                break
+
+    def banner(url: str) -> str:
+        return f"OpenAI emulator: OPENAI_BASE_URL={url}  OPENAI_API_KEY={args.api_key}"
+
+    await serve_until_signal(serve_emulator(emulator, args.host, args.port), banner)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        anyio.run(run, args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_loopback_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":
