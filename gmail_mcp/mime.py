@@ -10,7 +10,6 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from gmail_mcp.charsets import decode_base64, decode_bytes
-from gmail_mcp.html_text import html_to_text
 from gmail_mcp.mail_headers import (
     CLEAN_TABLE,
     decode_words,
@@ -20,6 +19,7 @@ from gmail_mcp.mail_headers import (
     single_line,
 )
 from gmail_mcp.quotes import split_reply
+from support_core.html_text import html_to_text
 from support_core.mail import Attachment, Headers
 
 __all__ = ["ParsedMail", "normalise_text", "parse_message"]

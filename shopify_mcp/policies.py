@@ -5,7 +5,7 @@ from __future__ import annotations
 from shopify_mcp.cache import TtlCache
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
-from shopify_mcp.html_text import html_to_text
+from support_core.html_text import html_to_text
 from support_core.store import Policies, Policy
 
 POLICY_TYPES = (

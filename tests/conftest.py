@@ -42,17 +42,30 @@ def no_external_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-_REPORT: list[str] = []
+_REPORT_KEY = "summary-line"
 
 
 @pytest.fixture
-def report() -> Callable[[str], None]:
-    """Lines a test wants in the run's summary (corpus counts, for example)."""
-    return _REPORT.append
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Lines a test wants in the run's summary (corpus counts, for example). They travel as the test's user
+    properties, so they reach the summary from pytest-xdist's worker processes too."""
+
+    def add(line: str) -> None:
+        request.node.user_properties.append((_REPORT_KEY, line))
+
+    return add
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _REPORT:
+    lines = [
+        value
+        for outcome in ("passed", "failed")
+        for test in terminalreporter.stats.get(outcome, [])
+        if getattr(test, "when", "call") == "call"
+        for key, value in getattr(test, "user_properties", [])
+        if key == _REPORT_KEY
+    ]
+    if lines:
         terminalreporter.section("corpus report")
-        for line in _REPORT:
+        for line in lines:
             terminalreporter.write_line(line)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gmail_mcp.html_text import html_to_text
 from gmail_mcp.mime import parse_message
+from support_core.html_text import html_to_text
 from support_core.mail import Address, Headers
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_mcp.html_text import html_to_text
+from support_core.html_text import html_to_text
 
 
 def test_paragraphs_bullets_entities_and_links_survive() -> None:

@@ -1,4 +1,5 @@
-"""HTML mail bodies to readable text, with quoted history (blockquote, gmail_quote, Outlook) prefixed by "> "."""
+"""HTML to readable text, for mail bodies and for store texts (policies, product descriptions): paragraphs, bullets,
+links kept as "text (url)", and quoted history (blockquote, gmail_quote, Outlook) prefixed by "> "."""
 
 from __future__ import annotations
 
