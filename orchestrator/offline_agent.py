@@ -256,11 +256,22 @@ def _sections(text: str) -> list[tuple[str | None, list[str]]]:
             continue
         if _is_heading(block):
             sections.append((block, []))
-        elif sections:
-            sections[-1][1].append(block)
-        else:
-            sections.append((None, [block]))
+            continue
+        if not sections:
+            sections.append((None, []))
+        sections[-1][1].extend(_bullets(block))
     return sections
+
+
+def _bullets(block: str) -> list[str]:
+    """A block split into its bullets ('- ' lines, with their continuation lines); a plain paragraph stays whole."""
+    items: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("- ") or not items:
+            items.append(line)
+        else:
+            items[-1] += "\n" + line
+    return items
 
 
 def _about(sections: list[tuple[str | None, list[str]]], pattern: re.Pattern[str]) -> set[str]:
