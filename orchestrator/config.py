@@ -122,7 +122,8 @@ class AgentConfig(Section):
 
 
 class Secrets(BaseSettings):
-    """Secrets and paths from the environment or `.env` (prefix SUPPORT_AGENT_, plus OpenAI's own names)."""
+    """The orchestrator's one settings class: secrets, paths and addresses from the environment or `.env` (prefix
+    SUPPORT_AGENT_, plus OpenAI's own names). Everything else is the TOML configuration (`AgentConfig`)."""
 
     model_config = SettingsConfigDict(env_prefix="SUPPORT_AGENT_", env_file=".env", extra="ignore", frozen=True)
 
@@ -134,6 +135,22 @@ class Secrets(BaseSettings):
     shopify_url: str | None = None
     """Remote Shopify MCP server (…/mcp) instead of spawning one over stdio."""
     gmail_url: str | None = None
+    mailbox: str | None = None
+    """The mailbox's own address; unset, the Gmail server is asked (`mailbox_info`)."""
+    secret: SecretStr | None = None
+    """`serve`: the API secret callers send as X-Secret (SUPPORT_AGENT_SECRET; `--secret-env` names another)."""
+    forwarded_allow_ips: str | None = None
+    """`serve`: reverse proxies whose X-Forwarded-For/-Proto are believed (`--forwarded-allow-ips` overrides it)."""
+
+    @field_validator("mailbox")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c.isspace() for c in value.strip())):
+            raise ValueError("SUPPORT_AGENT_MAILBOX must be one email address")
+        return value.strip().lower() if value else None
+
+    def secret_value(self) -> str | None:
+        return self.secret.get_secret_value() if self.secret is not None else None
 
 
 def load_config(path: Path | None = None) -> AgentConfig:

@@ -12,8 +12,6 @@ from pathlib import Path
 import anyio
 import anyio.abc
 import anyio.to_thread
-from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator import language
 from orchestrator.config import AgentConfig, Secrets, server_environment
@@ -30,29 +28,11 @@ POLL_ERRORS: tuple[type[Exception], ...] = (ToolCallError, ServerUnavailableErro
 """A poll that fails with one of these is logged and tried again at the next interval."""
 
 
-class MailboxSettings(BaseSettings):
-    """The mailbox's own address, when it should not be asked from the Gmail server (`mailbox_info`)."""
-
-    model_config = SettingsConfigDict(env_prefix="SUPPORT_AGENT_", env_file=".env", extra="ignore", frozen=True)
-
-    mailbox: str | None = None
-
-    @field_validator("mailbox")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or any(c.isspace() for c in value.strip())):
-            raise ValueError("SUPPORT_AGENT_MAILBOX must be one email address")
-        return value.strip().lower() if value else None
-
-
 def mailbox_address(secrets: Secrets) -> str:
     """The inbox's own address (the gatekeeper ignores our own mail) when SUPPORT_AGENT_MAILBOX sets it, else ""
     (`open_runtime` then asks the Gmail server, local or at `secrets.gmail_url`, with `mailbox_info`).
     `ConfigError` when the variable is malformed."""
-    try:
-        return MailboxSettings().mailbox or ""
-    except ValidationError as exc:
-        raise ConfigError("; ".join(str(e["msg"]) for e in exc.errors())) from None
+    return secrets.mailbox or ""
 
 
 async def ask_mailbox_address(servers: ToolServers) -> str:

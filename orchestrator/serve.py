@@ -13,7 +13,6 @@ import anyio
 import anyio.abc
 import uvicorn
 from pydantic import Field, SecretStr, ValidationError, create_model
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.api import HealthState, create_app
 from orchestrator.config import AgentConfig, Secrets
@@ -34,20 +33,6 @@ SECRET_ENV = "SUPPORT_AGENT_SECRET"
 FORWARDED_ENV = "SUPPORT_AGENT_FORWARDED_ALLOW_IPS"
 CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
 """`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
-
-
-class ServeSettings(BaseSettings):
-    """`serve`'s settings from the environment (or `.env`); `read_settings` reads them, renaming the secret's."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
-
-    secret: SecretStr | None = Field(default=None, validation_alias=SECRET_ENV)
-    """The API secret callers send as X-Secret."""
-    forwarded_allow_ips: str | None = Field(default=None, validation_alias=FORWARDED_ENV)
-    """Reverse proxies whose X-Forwarded-For/-Proto are believed (`--forwarded-allow-ips` overrides it)."""
-
-    def secret_value(self) -> str | None:
-        return self.secret.get_secret_value() if self.secret is not None else None
 
 
 class SignallessServer(uvicorn.Server):
@@ -238,14 +223,14 @@ def add_serve_parser(add_parser: AddParser, common_parent: argparse.ArgumentPars
     return serve_parser
 
 
-def read_settings(secret_env: str = SECRET_ENV) -> ServeSettings:
+def read_settings(secret_env: str = SECRET_ENV) -> Secrets:
     """The settings from the environment or `.env`, the secret from `secret_env` (SUPPORT_AGENT_SECRET unless
     --secret-env names another variable)."""
     if secret_env == SECRET_ENV:
-        return ServeSettings()
+        return Secrets()
     renamed = create_model(
-        "RenamedServeSettings",
-        __base__=ServeSettings,
+        "RenamedSecrets",
+        __base__=Secrets,
         secret=(SecretStr | None, Field(default=None, validation_alias=secret_env)),
     )
     return renamed()
