@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.errors import ConfigError
-from orchestrator.gatekeeper import GatekeeperRules
+from orchestrator.gatekeeper_rules import GatekeeperRules
 from orchestrator.models import CATEGORIES
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
