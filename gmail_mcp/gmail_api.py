@@ -20,7 +20,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from gmail_mcp.backend import SYSTEM_LABELS, Changes, DraftRecord, RawMessage
+from gmail_mcp.backend import Changes, DraftRecord, RawMessage
 from gmail_mcp.credentials import save_credentials
 from gmail_mcp.errors import (
     ConfigError,
@@ -30,6 +30,7 @@ from gmail_mcp.errors import (
     MessageNotFoundError,
     ReauthorizationRequired,
 )
+from gmail_mcp.gmail_labels import GmailLabels
 from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -106,8 +107,7 @@ class GmailApiBackend:
         self._https: list[httplib2.Http] = []
         self._https_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        self._labels: dict[str, str] | None = None  # lower-case name -> id
-        self._label_names: dict[str, str] = {}  # id -> name
+        self._labels = GmailLabels(self._call, self._users, user_id)
         self._address: str | None = None
         self.calls = 0
 
@@ -200,53 +200,6 @@ class GmailApiBackend:
     def _users(self) -> Any:
         return self._service.users()
 
-    # --- labels ----------------------------------------------------------------------------------------------
-
-    async def _label_map(self, refresh: bool = False) -> dict[str, str]:
-        if self._labels is None or refresh:
-            listing = await self._call("labels.list", lambda: self._users().labels().list(userId=self._user))
-            labels = listing.get("labels", [])
-            self._labels = {str(label["name"]).lower(): str(label["id"]) for label in labels}
-            self._label_names = {str(label["id"]): str(label["name"]) for label in labels}
-        return self._labels
-
-    def _names(self, label_ids: list[str]) -> tuple[str, ...]:
-        return tuple(label if label in SYSTEM_LABELS else self._label_names.get(label, label) for label in label_ids)
-
-    async def _label_ids(self, names: list[str], create: bool) -> tuple[list[str], list[str]]:
-        labels = await self._label_map()
-        ids: list[str] = []
-        created: list[str] = []
-        for name in names:
-            if name.upper() in SYSTEM_LABELS:
-                ids.append(name.upper())
-                continue
-            found = labels.get(name.lower())
-            if found is None and create:
-                body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
-                try:
-                    made = await self._call(
-                        "labels.create",
-                        lambda b=body: (
-                            self._users()
-                            .labels()
-                            .create(  # type: ignore[misc]
-                                userId=self._user, body=b
-                            )
-                        ),
-                    )
-                    found = str(made["id"])
-                    created.append(name)
-                except MailError:  # created concurrently elsewhere: read the list again
-                    found = (await self._label_map(refresh=True)).get(name.lower())
-                if found is not None:
-                    labels[name.lower()] = found
-                    self._label_names[found] = name
-            if found is None:
-                raise InvalidInputError(f"There is no label named {name!r}.")
-            ids.append(found)
-        return ids, created
-
     # --- MailBackend -------------------------------------------------------------------------------------------
 
     async def address(self) -> str:
@@ -307,7 +260,7 @@ class GmailApiBackend:
         return [str(m["id"]) for m in response.get("messages", [])], response.get("nextPageToken")
 
     async def fetch(self, message_id: str) -> RawMessage:
-        await self._label_map()
+        await self._labels.load()
         data = await self._call(
             "messages.get", lambda: self._users().messages().get(userId=self._user, id=message_id, format="raw")
         )
@@ -318,7 +271,7 @@ class GmailApiBackend:
         return RawMessage(
             id=str(data["id"]),
             thread_id=str(data["threadId"]),
-            labels=self._names(list(data.get("labelIds", []))),
+            labels=self._labels.names(list(data.get("labelIds", []))),
             raw=b64url_decode(str(data.get("raw", ""))),
             internal_date=received,
         )
@@ -356,7 +309,7 @@ class GmailApiBackend:
         return DraftRecord(id=str(draft["id"]), message=record)
 
     async def list_drafts(self, *, limit: int) -> list[DraftRecord]:
-        await self._label_map()
+        await self._labels.load()
         listing = await self._call(
             "drafts.list", lambda: self._users().drafts().list(userId=self._user, maxResults=limit)
         )
@@ -385,10 +338,8 @@ class GmailApiBackend:
         raise MessageNotFoundError(f"No draft holds message {message_id}; it may have been sent or deleted meanwhile.")
 
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
-        add_ids, created = await self._label_ids(add, create=True)
-        remove_ids, _ = await self._label_ids(
-            [n for n in remove if n.upper() in SYSTEM_LABELS or n.lower() in (self._labels or {})], create=False
-        )
+        add_ids, created = await self._labels.ids(add, create=True)
+        remove_ids, _ = await self._labels.ids([n for n in remove if self._labels.known(n)], create=False)
         body = {"addLabelIds": add_ids, "removeLabelIds": remove_ids}
         if len(message_ids) > BATCH_THRESHOLD:
             for start in range(0, len(message_ids), 1000):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ import anyio.to_thread
 
 from gmail_mcp.backend import Changes, DraftRecord, RawMessage
 from gmail_mcp.errors import ConfigError, InvalidInputError, MailboxUnavailableError, MessageNotFoundError
+from gmail_mcp.maildir_drafts import check_draft, with_thread_headers
 from gmail_mcp.maildir_files import (
     ARCHIVE,
     DRAFTS,
@@ -37,16 +37,13 @@ from gmail_mcp.maildir_files import (
     Entry,
     SpecialFileError,
     deliver_message,
-    header_block,
     make_folder,
     new_unique_name,
-    parse_headers,
 )
 from gmail_mcp.maildir_index import MaildirIndex
 from gmail_mcp.maildir_labels import FIXED_LABELS, SYSTEM_NAMES, check_label, labels_of
 from gmail_mcp.maildir_state import STATE_FILE, MaildirState
 from gmail_mcp.query import SearchDocument, parse_query
-from gmail_mcp.threads import parse_message_ids
 
 __all__ = ["ARCHIVE", "DRAFTS", "INBOX", "SENT", "STATE_DIR", "MaildirBackend", "deliver_message", "new_unique_name"]
 
@@ -54,8 +51,6 @@ T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
-MAX_RAW_BYTES = 35 * 1024 * 1024
-"""The largest draft accepted (Gmail's own limit for a message with attachments)."""
 MAX_CURSOR = 2**62
 
 
@@ -131,7 +126,7 @@ class MaildirBackend:
         return await self._run(lambda: self._fetch_thread(thread_id))
 
     async def create_draft(self, thread_id: str | None, raw: bytes) -> DraftRecord:
-        _check_raw(raw)
+        check_draft(raw)
         return await self._run(lambda: self._create_draft(thread_id, raw))
 
     async def list_drafts(self, *, limit: int) -> list[DraftRecord]:
@@ -338,7 +333,7 @@ class MaildirBackend:
             members = self._index.threads.members(thread_id)
             if not members:
                 raise MessageNotFoundError(f"Thread {thread_id} does not exist in the Maildir, so no draft was saved")
-            raw = self._with_thread_headers(raw, members)
+            raw = with_thread_headers(raw, self._index, members)
         try:
             unique = deliver_message(self._index.root, raw, folder=DRAFTS, flags="D")
         except SpecialFileError as exc:
@@ -348,24 +343,6 @@ class MaildirBackend:
             ) from None
         entry, stored = self._index.read(unique)
         return DraftRecord(id=unique, message=self._raw_message(entry, stored, ()))
-
-    def _with_thread_headers(self, raw: bytes, members: list[str]) -> bytes:
-        """`raw` with In-Reply-To and References pointing into the thread, when it has neither."""
-        headers = parse_headers(header_block(raw))
-        if parse_message_ids(headers.in_reply_to) or parse_message_ids(headers.references):
-            return raw
-        candidates = [self._index.entries[key] for key in members if key in self._index.entries]
-        answered = [entry for entry in candidates if entry.location != "DRAFT"] or candidates
-        if not answered:
-            return raw
-        parent = max(answered, key=lambda entry: (entry.mtime, entry.id))
-        parent_headers = self._index.headers(parent.id)
-        parent_id = parent_headers.message_id or f"<{parent.id}@maildir.invalid>"
-        chain = [*parse_message_ids(parent_headers.references), parent_id]
-        newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
-        references = (newline + b" ").join(item.encode("ascii", "replace") for item in chain)
-        added = b"In-Reply-To: " + parent_id.encode("ascii", "replace") + newline + b"References: " + references
-        return added + newline + raw
 
     def _modify(self, message_ids: list[str], add: list[str], remove: list[str]) -> list[str]:
         entries = self._index.scan()
@@ -393,16 +370,6 @@ class MaildirBackend:
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise InvalidInputError(f"limit must be at least 1, not {limit}")
-
-
-def _check_raw(raw: bytes) -> None:
-    if not isinstance(raw, bytes) or not raw.strip():
-        raise InvalidInputError("The draft is empty: pass the RFC 822 message as bytes")
-    if len(raw) > MAX_RAW_BYTES:
-        raise InvalidInputError(f"The draft is {len(raw):,} bytes; the limit is {MAX_RAW_BYTES:,}")
-    first = raw.lstrip(b"\r\n").split(b"\n", 1)[0]
-    if not re.match(rb"^[!-9;-~]+:", first):
-        raise InvalidInputError("The draft does not start with a header line: pass a whole RFC 822 message")
 
 
 def _parse_cursor(cursor: str | None) -> int | None:

@@ -16,8 +16,9 @@ from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline
 from orchestrator.pipeline import Pipeline, checked_decision
+from orchestrator.reply_facts import ReplyFacts
 from orchestrator.servers import ToolServers
-from orchestrator.templates import ReplyFacts, render_reply
+from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
 
 CHAT_WORKER = "chat"

@@ -21,8 +21,9 @@ from orchestrator.llm_agent import answer_llm, route_llm
 from orchestrator.models import GateDecision, RouterDecision, Verdict
 from orchestrator.offline_agent import answer_offline
 from orchestrator.offline_router import route_offline
+from orchestrator.reply_facts import ReplyFacts, Tone
 from orchestrator.servers import ToolServers
-from orchestrator.templates import ReplyFacts, Tone, render_reply
+from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
 from support_core.mail import Headers, Message
 

@@ -18,7 +18,8 @@ from shopify_mcp.customers import CustomerLookup
 from shopify_mcp.discounts import DiscountLookup
 from shopify_mcp.orders import OrderLookup
 from shopify_mcp.policies import PolicyLookup
-from shopify_mcp.tickets import TicketSink, build_ticket_sink
+from shopify_mcp.ticket_sinks import build_ticket_sink
+from shopify_mcp.tickets import TicketSink
 from support_core.retry import RetryPolicy
 
 if TYPE_CHECKING:

@@ -21,19 +21,14 @@ from gmail_mcp.quotes import split_reply
 from gmail_mcp.sandbox_mailbox import SANDBOX_DIR
 from orchestrator.config import load_config
 from orchestrator.models import RouterDecision
-from orchestrator.offline_agent import (
-    MAX_SEARCHES,
-    POLICY_EXCERPT,
-    answer_offline,
-    discount_codes,
-    order_numbers,
-    policy_excerpt,
-    read_question,
-    search_terms,
-)
+from orchestrator.offline_agent import MAX_SEARCHES, answer_offline
 from orchestrator.offline_router import extract_order_number
+from orchestrator.phrasebook import phrasebook
+from orchestrator.policy_excerpts import POLICY_EXCERPT, policy_excerpt
+from orchestrator.product_matching import search_terms
+from orchestrator.questions import discount_codes, order_numbers, read_question
+from orchestrator.reply_facts import Tone
 from orchestrator.servers import ServerConnection, ServerSpec
-from orchestrator.templates import Tone, phrasebook
 from orchestrator.tools import BoundTools
 from shopify_mcp.context import open_context
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store

@@ -15,8 +15,10 @@ from orchestrator.config import ConfigError, load_config
 from orchestrator.guard import Evidence, guard_draft
 from orchestrator.language import detect_language
 from orchestrator.models import CATEGORIES, LANGUAGES
-from orchestrator.offline_agent import POLICY_EXCERPT, policy_excerpt
-from orchestrator.templates import ProductMatch, ReplyFacts, Tone, phrasebook, render_reply
+from orchestrator.phrasebook import phrasebook
+from orchestrator.policy_excerpts import POLICY_EXCERPT, policy_excerpt
+from orchestrator.reply_facts import ProductMatch, ReplyFacts, Tone
+from orchestrator.templates import render_reply
 from shopify_mcp.context import open_context
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
 from support_core.store import CustomerOrders, DiscountCheck, OrderDetails, Policy, Product, Promotions

@@ -28,15 +28,8 @@ from starlette.routing import Route
 
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.errors import InvalidInputError, TicketSinkError
-from shopify_mcp.tickets import (
-    LocalTicketSink,
-    Ticket,
-    TicketRequest,
-    WebhookTicketSink,
-    ZendeskTicketSink,
-    build_ticket_sink,
-    verify_webhook_signature,
-)
+from shopify_mcp.ticket_sinks import WebhookTicketSink, ZendeskTicketSink, build_ticket_sink, verify_webhook_signature
+from shopify_mcp.tickets import LocalTicketSink, Ticket, TicketRequest
 from support_core.retry import RetryPolicy
 
 SECRET = "whsec-test-secret"
