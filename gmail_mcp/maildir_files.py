@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import email.errors
 import errno
-import html
 import os
 import re
 import secrets
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from gmail_mcp.mail_headers import repair_header_block
 from gmail_mcp.threads import normalize_message_id
+from support_core.html_text import html_to_text
 
 __all__ = [
     "ARCHIVE",
@@ -75,7 +75,6 @@ _FOLDER_LABELS = {
     JUNK: "SPAM",
     ".Spam": "SPAM",
 }
-_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 _UNIQUE_TIME = re.compile(r"^(\d{9,11})\.")
 
 
@@ -371,7 +370,7 @@ def header_block(data: bytes) -> bytes:
 
 
 def body_text(raw: bytes) -> str:
-    """The decoded text/plain parts of a message (HTML with the tags removed when there is no plain text)."""
+    """The decoded text/plain parts of a message (the HTML as text, `support_core.html_text`, when there is none)."""
     message = BytesParser(policy=policy.default).parsebytes(raw)
     plain: list[str] = []
     markup: list[str] = []
@@ -390,4 +389,4 @@ def body_text(raw: bytes) -> str:
             (plain if kind == "text/plain" else markup).append(content)
     if plain:
         return "\n".join(plain)
-    return html.unescape(_TAGS.sub(" ", "\n".join(markup)))
+    return html_to_text("\n".join(markup))
