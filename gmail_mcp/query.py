@@ -1,12 +1,15 @@
-"""Gmail-style search queries for local mailboxes: parse once into a predicate, then test each message with it.
+"""Gmail-style search queries, parsed once into a predicate tree that tests each message's `SearchDocument`.
 
-Supported: `in:inbox|drafts|sent|trash|spam|anywhere`, `is:unread|read|starred|unstarred`, `label:NAME` (quoted, or
-with `-`/`/` for spaces and nesting), `from:` (`from:me`), `to:`, `cc:`, `subject:`, `rfc822msgid:`,
-`newer_than:`/`older_than:` (`7d`, `2m`, `1y`), `after:`/`before:` (`YYYY/MM/DD`, `YYYY-MM-DD` or epoch seconds;
-also `newer:`/`older:`), quoted phrases and bare words (case-insensitive, whole words, over subject, from and
-the text body), `-` before any term, `OR` between terms, `( )` and `{ }` groups, `op:(a b)`. Terms are ANDed.
-Unknown operators (and unknown values of `in:`/`is:`) are searched as words, like Gmail does. Trash and spam
-are left out unless the query asks for them (`in:trash`, `in:spam`, `in:anywhere`).
+One parser for every backend (the Maildir backend and the project's Gmail emulator). Supported:
+`in:inbox|drafts|sent|trash|spam|chats|anywhere` (any other `in:` value names a label), `is:unread|read|starred|
+unstarred|important`, `label:NAME` (quoted, or with `-`/`/`/`_` for spaces and nesting), `category:primary|social|
+promotions|updates|forums`, `has:attachment|userlabels|nouserlabels`, `filename:`, `from:` (`from:me`), `to:`
+(To, Cc and Bcc), `cc:`, `bcc:`, `subject:`, `rfc822msgid:`, `newer_than:`/`older_than:` (`7d`, `2m`, `1y`),
+`after:`/`before:` (`YYYY/MM/DD`, `YYYY-MM-DD`, `MM/DD/YYYY` or epoch seconds; also `newer:`/`older:`), quoted
+phrases and bare words (case-insensitive, whole words, over subject, from, attachment names and the text body),
+`-` before any term, `OR` between terms, `( )` and `{ }` groups, `op:(a OR -b)`. Terms are ANDed. Unknown
+operators (and unknown values of `is:`/`has:`) are searched as words, like Gmail does. Trash and spam are left
+out unless the query asks for them (`in:trash`, `in:spam`, `in:anywhere`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from gmail_mcp.query_terms import (
     All,
     Any_,
     DateBound,
+    FilenameHas,
+    HasAttachment,
     HasLabel,
+    HasUserLabels,
     HeaderContains,
+    InCategory,
     InFolder,
     MessageIdIs,
     Node,
@@ -39,8 +46,13 @@ MAX_QUERY_LENGTH = 2000
 _OPERATOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
 _RELATIVE = re.compile(r"^(\d{1,5})([dmy])$", re.IGNORECASE)
 _DATE = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _UNIT_DAYS = {"d": 1, "m": 30, "y": 365}
 _FOLDERS = {"inbox": "INBOX", "drafts": "DRAFT", "draft": "DRAFT", "sent": "SENT", "trash": "TRASH", "spam": "SPAM"}
+_IN_ALIASES = {"chats": "CHAT", "chat": "CHAT"}
+_CATEGORIES = {"primary": "PERSONAL", "personal": "PERSONAL", "social": "SOCIAL", "promotions": "PROMOTIONS"}
+_CATEGORIES |= {"updates": "UPDATES", "forums": "FORUMS"}
+_IS_LABELS = {"unread": "UNREAD", "starred": "STARRED", "important": "IMPORTANT"}
 
 
 # --- parsing ------------------------------------------------------------------------------------------------
@@ -100,11 +112,16 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token], *, now: datetime, me: str | None) -> None:
+    def __init__(
+        self, tokens: list[_Token], *, now: datetime, me: str | None, lenient: bool, default_op: str = ""
+    ) -> None:
         self.tokens = tokens
         self.pos = 0
         self.now = now
         self.me = me
+        self.lenient = lenient
+        self.default_op = default_op
+        """Inside `op:( … )`: the operator applied to its bare words and phrases."""
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -156,14 +173,17 @@ class _Parser:
             children = self.sequence("}")
             return None if not children else _any(children)
         if token.kind == "phrase":
-            return Word(words_of(token.text))
+            return self.term(f"{self.default_op}:{token.text}") if self.default_op else Word(words_of(token.text))
         if token.kind == "op_group":
-            parts = re.findall(r'"[^"]*"|\S+', token.text)
-            return _all([self.term(f"{token.op}:{part.strip(chr(34))}") for part in parts])
+            inner = _Parser(_tokenize(token.text), now=self.now, me=self.me, lenient=self.lenient, default_op=token.op)
+            children = inner.sequence(None)
+            return None if not children else _all(children)
         return self.term(token.text)
 
     def term(self, text: str) -> Node:
         found = _OPERATOR.match(text)
+        if self.default_op and not found:
+            return self.term(f"{self.default_op}:{text}")
         if not found or not found.group(2):
             return Word(words_of(text))
         op, value = found.group(1).casefold(), found.group(2).strip()
@@ -175,28 +195,39 @@ class _Parser:
         if op == "in":
             if lowered == "anywhere":
                 return InFolder(None)
-            return InFolder(_FOLDERS[lowered]) if lowered in _FOLDERS else None
+            if lowered in _FOLDERS:
+                return InFolder(_FOLDERS[lowered])
+            return HasLabel(label_key(_IN_ALIASES.get(lowered, value)))
         if op == "is":
-            flags: dict[str, Node] = {
-                "unread": HasLabel(label_key("UNREAD")),
-                "read": Not(HasLabel(label_key("UNREAD"))),
-                "starred": HasLabel(label_key("STARRED")),
-                "unstarred": Not(HasLabel(label_key("STARRED"))),
-            }
-            return flags.get(lowered)
+            if lowered in ("read", "unstarred"):
+                return Not(HasLabel(label_key("UNREAD" if lowered == "read" else "STARRED")))
+            return HasLabel(label_key(_IS_LABELS[lowered])) if lowered in _IS_LABELS else None
         if op == "label":
             return HasLabel(label_key(value))
-        if op in ("from", "to", "cc"):
+        if op == "category":
+            return InCategory(f"CATEGORY_{_CATEGORIES.get(lowered, lowered).upper()}")
+        if op == "has":
+            if lowered == "attachment":
+                return HasAttachment()
+            return HasUserLabels(lowered == "userlabels") if lowered in ("userlabels", "nouserlabels") else None
+        if op == "filename":
+            return FilenameHas(words_of(value))
+        if op in ("from", "to", "cc", "bcc"):
             needle = (self.me or lowered) if lowered == "me" else lowered
-            return HeaderContains("from_" if op == "from" else op, needle.casefold())
+            return HeaderContains("from_" if op == "from" else op, words_of(needle))
         if op == "subject":
             return HeaderContains("subject", words_of(value))
         if op == "rfc822msgid":
             return MessageIdIs(value.strip("<>").casefold())
-        if op in ("newer_than", "older_than"):
-            return DateBound(self.now - self.relative(op, value), after=op == "newer_than")
-        if op in ("after", "before", "newer", "older"):
-            return DateBound(self.absolute(op, value), after=op in ("after", "newer"))
+        try:
+            if op in ("newer_than", "older_than"):
+                return DateBound(self.now - self.relative(op, value), after=op == "newer_than")
+            if op in ("after", "before", "newer", "older"):
+                return DateBound(self.absolute(op, value), after=op in ("after", "newer"))
+        except InvalidInputError:
+            if self.lenient:
+                return None  # searched as words
+            raise
         return None
 
     @staticmethod
@@ -213,10 +244,12 @@ class _Parser:
     def absolute(op: str, value: str) -> datetime:
         if value.isdigit() and len(value) >= 9:
             return datetime.fromtimestamp(int(value), UTC)
-        found = _DATE.match(value)
-        if found:
+        found, us_date = _DATE.match(value), _US_DATE.match(value)
+        parts = found.groups() if found else (us_date.group(3), us_date.group(1), us_date.group(2)) if us_date else None
+        if parts is not None:
+            year, month, day = parts
             try:
-                return datetime(int(found.group(1)), int(found.group(2)), int(found.group(3)), tzinfo=UTC)
+                return datetime(int(year), int(month), int(day), tzinfo=UTC)
             except ValueError:
                 pass
         raise InvalidInputError(
@@ -250,14 +283,16 @@ def _positive_scope(node: Node, negated: bool = False) -> bool:
     return False
 
 
-def parse_query(text: str, *, now: datetime | None = None, me: str | None = None) -> Query:
+def parse_query(text: str, *, now: datetime | None = None, me: str | None = None, lenient: bool = False) -> Query:
     """Parse a Gmail-style query. `now` anchors `newer_than`/`older_than`; `me` is what `from:me` means.
 
-    Raises `InvalidInputError` for a query that is too long or a date operator with a malformed value.
+    Raises `InvalidInputError` for a query that is too long or (unless `lenient`, which searches such a term as
+    words, as Gmail does) a date operator with a malformed value.
     """
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidInputError(f"The query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}")
-    parser = _Parser(_tokenize(text), now=now or datetime.now(UTC), me=me.casefold() if me else None)
+    me_folded = me.casefold() if me else None
+    parser = _Parser(_tokenize(text), now=now or datetime.now(UTC), me=me_folded, lenient=lenient)
     nodes = parser.sequence(None)
     root: Node = All(()) if not nodes else _all(nodes)
     return Query(text=text, root=root, include_spam_trash=_positive_scope(root))

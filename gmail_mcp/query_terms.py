@@ -10,11 +10,16 @@ from datetime import datetime
 from functools import cached_property
 
 __all__ = [
+    "SYSTEM_LABELS",
     "All",
     "Any_",
     "DateBound",
+    "FilenameHas",
+    "HasAttachment",
     "HasLabel",
+    "HasUserLabels",
     "HeaderContains",
+    "InCategory",
     "InFolder",
     "MessageIdIs",
     "Node",
@@ -27,6 +32,11 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\w+")
+SYSTEM_LABELS = frozenset(
+    {"INBOX", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT", "SENT", "DRAFT", "CHAT"}
+    | {f"CATEGORY_{name}" for name in ("PERSONAL", "SOCIAL", "PROMOTIONS", "UPDATES", "FORUMS")}
+)
+"""Gmail's own labels; every other label is a user label (`has:userlabels`)."""
 
 
 def words_of(text: str) -> str:
@@ -35,38 +45,54 @@ def words_of(text: str) -> str:
 
 
 def label_key(name: str) -> str:
-    """A label name as queries and documents compare it: case-folded, runs of spaces, `/` and `-` as one `-`."""
-    return re.sub(r"[\s/\-]+", "-", name.strip().casefold())
+    """A label name as queries and documents compare it: case-folded, runs of spaces, `/`, `-` and `_` as one `-`."""
+    return re.sub(r"[\s/\-_]+", "-", name.strip().casefold())
 
 
 @dataclass
 class SearchDocument:
-    """What a query can see of one message. `body` is called only when a word needs it (it may read a file)."""
+    """What a query can see of one message. `body` is called only when a word needs it (it may read a file).
+
+    A backend that cannot know something leaves its default, and the terms reading it match nothing: the Maildir
+    backend has no Gmail categories (`category:` matches nothing) and gives no attachment names (`has:attachment`
+    and `filename:` match nothing there).
+    """
 
     folder: str | None
     """INBOX, DRAFT, SENT, TRASH or SPAM; None for archived mail and other folders."""
     labels: frozenset[str]
-    """Every label name, system (UNREAD, STARRED, ...) and user, as stored."""
+    """Every label name, system (INBOX, UNREAD, STARRED, CATEGORY_UPDATES, ...) and user, as stored (names, not ids)."""
     date: datetime
     from_: str = ""
     to: str = ""
     """To, Cc and Bcc, decoded."""
     cc: str = ""
+    bcc: str = ""
     subject: str = ""
     message_id: str | None = None
     body: Callable[[], str] = field(default=lambda: "")
+    filenames: tuple[str, ...] = ()
+    """Names of the attached files."""
 
     @cached_property
     def label_keys(self) -> frozenset[str]:
         return frozenset(label_key(label) for label in self.labels)
 
     @cached_property
+    def user_labels(self) -> frozenset[str]:
+        return frozenset(label for label in self.labels if label.upper() not in SYSTEM_LABELS)
+
+    @cached_property
     def subject_words(self) -> str:
         return words_of(self.subject)
 
     @cached_property
+    def address_words(self) -> dict[str, str]:
+        return {name: words_of(getattr(self, name)) for name in ("from_", "to", "cc", "bcc")}
+
+    @cached_property
     def header_words(self) -> str:
-        return words_of(f"{self.subject} {self.from_}")
+        return words_of(" ".join((self.subject, self.from_, *self.filenames)))
 
     @cached_property
     def body_words(self) -> str:
@@ -121,7 +147,7 @@ class Not(Node):
 
 @dataclass(frozen=True)
 class Word(Node):
-    """A bare word or quoted phrase: whole words, in order, in the subject, the sender or the body."""
+    """A bare word or quoted phrase: whole words, in order, in the subject, the sender, attachment names or the body."""
 
     words: str
 
@@ -140,7 +166,7 @@ class InFolder(Node):
     """A folder label, or None for `in:anywhere`."""
 
     def matches(self, doc: SearchDocument) -> bool:
-        return self.folder is None or doc.folder == self.folder
+        return self.folder is None or doc.folder == self.folder or self.folder in doc.labels
 
 
 @dataclass(frozen=True)
@@ -153,15 +179,55 @@ class HasLabel(Node):
 
 @dataclass(frozen=True)
 class HeaderContains(Node):
+    """Whole words, in order, in one header (`from:ali` does not match alice@example.com)."""
+
     header: str
-    """`from_`, `to`, `cc` or `subject`."""
+    """`from_`, `to`, `cc`, `bcc` or `subject`."""
     value: str
+    """As `words_of` gives it."""
 
     def matches(self, doc: SearchDocument) -> bool:
+        if not self.value.strip():
+            return True
         if self.header == "subject":
-            return not self.value.strip() or self.value in doc.subject_words
-        text: str = getattr(doc, self.header)
-        return self.value in text.casefold()
+            return self.value in doc.subject_words
+        return self.value in doc.address_words[self.header]
+
+
+@dataclass(frozen=True)
+class InCategory(Node):
+    """`category:updates`: the message carries the label (`CATEGORY_UPDATES`); never for a backend without them."""
+
+    label: str
+
+    def matches(self, doc: SearchDocument) -> bool:
+        return any(label.upper() == self.label for label in doc.labels)
+
+
+@dataclass(frozen=True)
+class HasAttachment(Node):
+    def matches(self, doc: SearchDocument) -> bool:
+        return bool(doc.filenames)
+
+
+@dataclass(frozen=True)
+class FilenameHas(Node):
+    """`filename:pdf`: whole words, in order, in the name of an attached file."""
+
+    words: str
+
+    def matches(self, doc: SearchDocument) -> bool:
+        return any(self.words in words_of(name) for name in doc.filenames)
+
+
+@dataclass(frozen=True)
+class HasUserLabels(Node):
+    """`has:userlabels` (wanted=True) or `has:nouserlabels` (wanted=False)."""
+
+    wanted: bool
+
+    def matches(self, doc: SearchDocument) -> bool:
+        return bool(doc.user_labels) == self.wanted
 
 
 @dataclass(frozen=True)

@@ -122,12 +122,11 @@ def test_negation_or_and_groups() -> None:
 
 
 def test_unknown_operators_and_values_are_searched_as_words() -> None:
-    body = "Please quote reference ticket:4471 and has:attachment in the form."
+    body = "Please quote reference ticket:4471 and has:drive in the form."
     assert matches("ticket:4471", doc(body=body))
-    assert matches("has:attachment", doc(body=body))
-    assert not matches("has:attachment")
-    assert not matches("in:archive")  # Gmail has no such folder: the words "in archive"
-    assert matches("is:important", doc(body="this is important"))
+    assert matches("has:drive", doc(body=body))
+    assert not matches("has:drive")
+    assert matches("is:muted", doc(body="this is muted"))
 
 
 def test_trash_and_spam_are_left_out_unless_asked_for() -> None:
@@ -162,3 +161,44 @@ def test_unbalanced_brackets_and_quotes_are_tolerated() -> None:
     assert matches('"el paquete')
     assert matches("OR pedido")
     assert matches("pedido OR")
+
+
+def test_lenient_parsing_searches_malformed_dates_as_words() -> None:
+    assert parse_query("newer_than:soon", now=NOW, lenient=True).matches(doc(body="see newer_than:soon"))
+
+
+def test_gmail_operators_beyond_folders_and_headers() -> None:
+    invoice = doc(
+        labels=frozenset({"INBOX", "IMPORTANT", "CATEGORY_UPDATES", "Support_Escalated", "CHAT"}),
+        filenames=("invoice-1021.pdf",),
+        bcc="audit@aurora-activewear.example",
+    )
+    for query in (
+        "has:attachment",
+        "filename:pdf",
+        "invoice",  # bare words search attachment names
+        "category:updates",
+        "is:important",
+        "in:chats",
+        "in:important",  # any label works with in:
+        "has:userlabels",
+        "label:support-escalated",
+        "bcc:audit",
+        "subject:(pedido OR factura)",
+        "subject:(-factura pedido)",
+    ):
+        assert matches(query, invoice), query
+    for query in ("has:nouserlabels", "category:social", "filename:doc", "subject:(factura OR recibo)"):
+        assert not matches(query, invoice), query
+
+
+def test_what_maildir_cannot_know_matches_nothing() -> None:
+    for query in ("category:primary", "has:attachment", "filename:pdf", "in:archive", "has:userlabels"):
+        assert not matches(query), query
+    assert matches("has:nouserlabels")
+
+
+def test_header_operators_match_whole_words() -> None:
+    assert not matches("from:mari")
+    assert matches("from:maria")
+    assert matches("after:11/23/2026")
