@@ -27,11 +27,11 @@ from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, load_sandbox_store
-from shopify_mcp.emulator import serve_emulator as serve_shopify
 from support_testing.gmail_emulator import GmailEmulator
 from support_testing.gmail_emulator import serve_emulator as serve_gmail
 from support_testing.openai_emulator import EMULATOR_API_KEY, DefaultScript, OpenAIEmulator
 from support_testing.openai_emulator import serve_emulator as serve_openai
+from support_testing.shopify_emulator import serve_emulator as serve_shopify
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _ID_HEADERS = (b"message-id:", b"in-reply-to:", b"references:")

@@ -3,7 +3,6 @@
 from shopify_mcp.emulator.app import ALL_SCOPES, SANDBOX_TOKEN, SUPPORTED_VERSIONS, RequestRecord, ShopifyEmulator
 from shopify_mcp.emulator.cost import CostBucket
 from shopify_mcp.emulator.faults import FaultPlan
-from shopify_mcp.emulator.server import serve_emulator
 from shopify_mcp.emulator.store import Store, build_store, load_sandbox_store, load_store
 from shopify_mcp.emulator.tau import load_tau_store
 from shopify_mcp.emulator.transport import EmulatorTransport
@@ -22,5 +21,4 @@ __all__ = [
     "load_sandbox_store",
     "load_store",
     "load_tau_store",
-    "serve_emulator",
 ]

@@ -18,12 +18,12 @@ import pytest
 from orchestrator.config import AgentConfig, Engine, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, diagnose, run_doctor
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
-from shopify_mcp.emulator import serve_emulator as serve_shopify
 from support_core.diagnosis import MARKS, Check, problems, render
 from support_testing.gmail_emulator import GMAIL_MODIFY_SCOPE, GmailEmulator
 from support_testing.gmail_emulator import serve_emulator as serve_gmail
 from support_testing.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator
 from support_testing.openai_emulator import serve_emulator as serve_openai
+from support_testing.shopify_emulator import serve_emulator as serve_shopify
 from tests.processes import http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from anyio.streams.text import TextReceiveStream
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, serve_emulator
+from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store
 from shopify_mcp.queries import ALL_OPERATIONS
+from support_testing.shopify_emulator import serve_emulator
 from tests.shopify_mcp.emulator.store_data import store_document
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -47,7 +48,7 @@ async def test_serve_emulator_answers_over_a_socket_and_times_out_like_shopify(s
 async def test_python_m_runs_standalone(tmp_path: Path) -> None:
     store_file = tmp_path / "store.json"
     store_file.write_text(json.dumps(store_document()), encoding="utf-8")
-    command = [sys.executable, "-m", "shopify_mcp.emulator", "--port", "0", "--store", str(store_file)]
+    command = [sys.executable, "-m", "support_testing.shopify_emulator", "--port", "0", "--store", str(store_file)]
     async with await anyio.open_process([*command, "--token", "shpat_x"], cwd=ROOT) as process:
         try:
             assert process.stderr is not None

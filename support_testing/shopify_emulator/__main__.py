@@ -1,4 +1,4 @@
-"""`python -m shopify_mcp.emulator`: run the Shopify emulator standalone on loopback until interrupted."""
+"""`python -m support_testing.shopify_emulator`: run the Shopify emulator standalone on loopback until interrupted."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 
 from shopify_mcp.emulator.app import SANDBOX_TOKEN, ShopifyEmulator
 from shopify_mcp.emulator.cost import DEFAULT_BUCKET_SIZE, DEFAULT_RESTORE_RATE
-from shopify_mcp.emulator.server import serve_emulator
 from shopify_mcp.emulator.store import Store, load_sandbox_store, load_store
 from shopify_mcp.emulator.tau import load_tau_store
 from support_core.transport import run_loopback_main, serve_until_signal
+from support_testing.shopify_emulator.server import serve_emulator
 
 logger = logging.getLogger("shopify_mcp.emulator")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m shopify_mcp.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support_testing.shopify_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
     source = parser.add_mutually_exclusive_group()

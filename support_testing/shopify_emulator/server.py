@@ -1,4 +1,4 @@
-"""Serving the Shopify emulator on loopback (tests, benchmarks, `python -m shopify_mcp.emulator`)."""
+"""Serving the Shopify emulator on loopback (tests, benchmarks, `python -m support_testing.shopify_emulator`)."""
 
 from __future__ import annotations
 
