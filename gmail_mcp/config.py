@@ -99,6 +99,10 @@ class GmailSettings(BaseSettings):
         return self
 
     @property
+    def bearer_token_variable(self) -> str:
+        return "GMAIL_MCP_BEARER_TOKEN"
+
+    @property
     def trusted_authserv_ids(self) -> frozenset[str]:
         if self.authserv_ids is not None:
             return frozenset(item.lower() for item in self.authserv_ids)

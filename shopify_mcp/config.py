@@ -127,6 +127,10 @@ class ShopifySettings(BaseSettings):
         return self
 
     @property
+    def bearer_token_variable(self) -> str:
+        return "SHOPIFY_MCP_BEARER_TOKEN"
+
+    @property
     def sandbox(self) -> bool:
         """True when no store is configured: the embedded sandbox store answers instead."""
         return not self.store

@@ -82,11 +82,13 @@ def http_app(
     host: str,
     bearer_token: str | None,
     allowed_hosts: tuple[str, ...] = (),
+    token_setting: str = "the server's bearer-token setting",
 ) -> ASGIApp:
-    """The ASGI app for an HTTP transport. Refuses a non-loopback bind without a bearer token."""
+    """The ASGI app for an HTTP transport. Refuses a non-loopback bind without a bearer token; the error names
+    `token_setting`, the variable that sets it (SHOPIFY_MCP_BEARER_TOKEN, GMAIL_MCP_BEARER_TOKEN)."""
     if not is_loopback(host) and not bearer_token:
         raise ConfigError(
-            f"Refusing to listen on {host} without authentication: set SHOPIFY_MCP_BEARER_TOKEN (a long random "
+            f"Refusing to listen on {host} without authentication: set {token_setting} (a long random "
             "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
         )
     security = transport_security(host, allowed_hosts)
@@ -117,6 +119,11 @@ class HttpServerSettings(Protocol):
     @property
     def mcp_allowed_hosts(self) -> tuple[str, ...]: ...
 
+    @property
+    def bearer_token_variable(self) -> str:
+        """The environment variable that sets `mcp_bearer_token` (named in errors)."""
+        ...
+
 
 async def run_server(
     server: MCPServer,
@@ -140,6 +147,7 @@ async def run_server(
         host=host,
         bearer_token=token,
         allowed_hosts=settings.mcp_allowed_hosts,
+        token_setting=settings.bearer_token_variable,
     )
     await serve_http(app, host, port, log_level, limits)
 

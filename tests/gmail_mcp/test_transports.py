@@ -95,6 +95,20 @@ def test_missing_gmail_token_is_a_readable_error(tmp_path: Path) -> None:
     assert "gmail-mcp auth" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_public_bind_without_a_token_names_the_gmail_variable(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gmail_mcp", "--transport", "streamable-http", "--host", "0.0.0.0", "--port", "0"],
+        env=base_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert "set GMAIL_MCP_BEARER_TOKEN" in result.stderr and "SHOPIFY" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("flags", "env", "expected"),
     [
