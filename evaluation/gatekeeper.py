@@ -18,6 +18,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from evaluation.dataset import DATA, LabelledMail, LabelledMessage, customer_messages, robot_mails
+from gmail_mcp.backend import RawMessage
+from gmail_mcp.mailbox import to_message
 from gmail_mcp.mime import parse_message
 from orchestrator.config import load_config
 from orchestrator.gatekeeper import GatekeeperRules, gatekeep
@@ -209,24 +211,8 @@ def report() -> str:
 
 
 def _message(raw: bytes, name: str, labels: list[str]) -> Message:
-    parsed = parse_message(raw, authserv_ids=AUTHSERV_IDS)
-    return Message(
-        id=name,
-        thread_id=name,
-        labels=labels,
-        unread="UNREAD" in labels,
-        from_me=False,
-        received_at=_RECEIVED,
-        headers=parsed.headers,
-        text=parsed.text,
-        new_text=parsed.new_text,
-        quoted_text=parsed.quoted_text,
-        signature=parsed.signature,
-        html_only=parsed.html_only,
-        truncated=parsed.truncated,
-        attachments=parsed.attachments,
-        problems=parsed.problems,
-    )
+    stored = RawMessage(id=name, thread_id=name, labels=tuple(labels), raw=raw, internal_date=_RECEIVED)
+    return to_message(stored, parse_message(raw, authserv_ids=AUTHSERV_IDS), own="")
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:

@@ -79,26 +79,7 @@ class Mailbox:
         return await anyio.to_thread.run_sync(lambda: parse_message(raw, max_chars=max_chars, authserv_ids=ids))
 
     async def _message(self, raw: RawMessage, own: str) -> Message:
-        parsed = await self._parse(raw.raw, self._max_chars)
-        sender = parsed.headers.from_
-        from_me = "SENT" in raw.labels or "DRAFT" in raw.labels or (sender is not None and sender.email == own)
-        return Message(
-            id=raw.id,
-            thread_id=raw.thread_id,
-            labels=list(raw.labels),
-            unread="UNREAD" in raw.labels,
-            from_me=from_me,
-            received_at=raw.internal_date,
-            headers=parsed.headers,
-            text=parsed.text,
-            new_text=parsed.new_text,
-            quoted_text=parsed.quoted_text,
-            signature=parsed.signature,
-            html_only=parsed.html_only,
-            truncated=parsed.truncated,
-            attachments=parsed.attachments,
-            problems=parsed.problems,
-        )
+        return to_message(raw, await self._parse(raw.raw, self._max_chars), own)
 
     async def new_messages(self, cursor: str | None, limit: int = 50) -> NewMessages:
         if not 1 <= limit <= 500:
@@ -232,6 +213,29 @@ class Mailbox:
             raise InvalidInputError("DRAFT, SENT, TRASH and SPAM cannot be changed with this tool.")
         created = await self.backend.modify(ids, add=check_labels(add), remove=check_labels(remove))
         return LabelResult(modified=len(ids), created_labels=created)
+
+
+def to_message(raw: RawMessage, parsed: ParsedMail, own: str) -> Message:
+    """A stored message and its parse as the `Message` the tools return (`own`: this mailbox's address)."""
+    sender = parsed.headers.from_
+    from_me = "SENT" in raw.labels or "DRAFT" in raw.labels or (sender is not None and sender.email == own)
+    return Message(
+        id=raw.id,
+        thread_id=raw.thread_id,
+        labels=list(raw.labels),
+        unread="UNREAD" in raw.labels,
+        from_me=from_me,
+        received_at=raw.internal_date,
+        headers=parsed.headers,
+        text=parsed.text,
+        new_text=parsed.new_text,
+        quoted_text=parsed.quoted_text,
+        signature=parsed.signature,
+        html_only=parsed.html_only,
+        truncated=parsed.truncated,
+        attachments=parsed.attachments,
+        problems=parsed.problems,
+    )
 
 
 def reply_recipient(original: Headers, own_address: str, to: str | None) -> Address:
