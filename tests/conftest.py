@@ -69,3 +69,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("corpus report")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One throw-away PostgreSQL server per test process (`support_testing.postgres`): skipped, with the reason,
+    only where PostgreSQL is not installed (`.ci/run` installs it, so CI always runs these tests)."""
+    from support_testing import postgres
+
+    if postgres.find_binaries() is None:
+        pytest.skip("PostgreSQL is not installed (initdb/pg_ctl not found); `.ci/run` installs it")
+    with postgres.postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """A `postgresql://` URL of a new, empty database for this test alone."""
+    return str(postgres_server.create_database())
