@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import budget, scale, startup, throughput, tool_latency
+from bench import budget, scale, scale_out, startup, throughput, tool_latency
 from bench.report import Section, machine
 
 HERE = Path(__file__).resolve().parent
@@ -26,8 +26,9 @@ BENCHMARKS: dict[str, Callable[[bool], Awaitable[Section]]] = {
     "budget": budget.run,
     "startup": startup.run,
     "scale": scale.run,
+    "scale_out": scale_out.run,
 }
-ORDER = ["throughput", "tool_latency", "budget", "startup", "scale"]
+ORDER = ["throughput", "tool_latency", "budget", "startup", "scale", "scale_out"]
 """How the report lists them (the issue's numbering)."""
 
 

@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletion
 from gmail_mcp.sandbox_mailbox import sandbox_files
 from orchestrator.config import AgentConfig, load_config
 from orchestrator.daemon import Daemon
-from orchestrator.ledger import Claim, Ledger
+from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
@@ -221,13 +221,13 @@ class MeteredPipeline(Pipeline):
         p = self.peers
         return {"gmail": len(p.gmail.requests), "shopify": len(p.shopify.requests), "openai": len(p.openai.requests)}
 
-    async def process(self, claim: Claim) -> Outcome:
+    async def process(self, claim: Claim, record: Record | None = None) -> Outcome:
         metrics = MessageMetrics(claim.message_id)
         token = CURRENT.set(metrics)
         before = self._logs()
         metrics.start = time.perf_counter()
         try:
-            metrics.outcome = await super().process(claim)
+            metrics.outcome = await super().process(claim, record)
             return metrics.outcome
         finally:
             metrics.end = time.perf_counter()
@@ -307,6 +307,8 @@ class AgentRun:
     children_peak_mib: dict[str, float]
     poll_units: int = 0
     idle_poll_units: int = 0
+    commits: int = 0
+    """Ledger write transactions committed during the run (poll and claims included)."""
 
 
 def bench_config(concurrency: int) -> AgentConfig:
@@ -321,8 +323,11 @@ async def run_agent(
     concurrency: int,
     peers: Peers | None = None,
     exclude_pids: tuple[int, ...] = (),
+    ledger_location: str | None = None,
+    worker: str = "bench",
 ) -> AgentRun:
-    """Spawn both MCP servers, run the daemon once over the whole inbox, and measure it."""
+    """Spawn both MCP servers, run the daemon once over the whole inbox, and measure it. The ledger is a SQLite
+    file in `folder` unless `ledger_location` names another (a `postgresql://` URL)."""
     await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
     config = bench_config(concurrency)
     shopify, gmail = server_specs(folder, urls)
@@ -330,22 +335,24 @@ async def run_agent(
     async with (
         llm,
         ToolServers(shopify, gmail) as servers,
-        Ledger(folder / "ledger.sqlite3") as ledger,
+        Ledger(ledger_location or folder / "ledger.sqlite3") as ledger,
     ):
         await servers.gmail.tools()  # both servers answered before the clock starts
         await servers.shopify.tools()
         pipeline = MeteredPipeline(
-            servers, ledger, config, own_address=urls["address"], worker="bench", llm=llm, peers=peers
+            servers, ledger, config, own_address=urls["address"], worker=worker, llm=llm, peers=peers
         )
-        daemon = Daemon(servers, ledger, config, own_address=urls["address"], worker="bench", pipeline=pipeline)
+        daemon = Daemon(servers, ledger, config, own_address=urls["address"], worker=worker, pipeline=pipeline)
         kids_before = children(exclude_pids)
         cpu_before = time.process_time()
         units_before = peers.gmail.total_units if peers else 0
+        commits_before = ledger.commits
         started = time.perf_counter()
         await daemon.poll()
         poll_units = (peers.gmail.total_units - units_before) if peers else 0
         await daemon.work()
         wall = time.perf_counter() - started
+        commits = ledger.commits - commits_before
         cpu_self = time.process_time() - cpu_before
         kids_after = children(exclude_pids)
         cpu_children = sum(kids_after[p] - kids_before.get(p, 0.0) for p in kids_after)
@@ -359,7 +366,7 @@ async def run_agent(
             units_before = peers.gmail.total_units
             await daemon.poll()
             idle_units = peers.gmail.total_units - units_before
-    return AgentRun(pipeline.metrics, wall, cpu_self, cpu_children, peaks, poll_units, idle_units)
+    return AgentRun(pipeline.metrics, wall, cpu_self, cpu_children, peaks, poll_units, idle_units, commits)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import anyio
 from gmail_mcp.config import GmailSettings, load_settings
 from gmail_mcp.errors import ConfigError, MailError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits
-from support_core.transport import OneLineErrorParser, Transport
+from support_core.transport import OneLineErrorParser, Transport, add_stateful_flag
 
 if TYPE_CHECKING:
     from gmail_mcp.backend import MailBackend
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8001, help="HTTP port (default 8001)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_http_flags(parser, forwarded_env=FORWARDED_ENV)
+    add_stateful_flag(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     auth = commands.add_parser("auth", help="authorise access to a Gmail mailbox and save the token file")
     auth.add_argument(
@@ -100,8 +102,11 @@ async def serve(
     port: int,
     log_level: str,
     limits: HttpLimits | None = None,
+    *,
+    stateless: bool = True,
 ) -> None:
-    """Open the mailbox and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
+    """Open the mailbox and run the server on the chosen transport until it is stopped (`limits`: over
+    HTTP; `stateless`: Streamable HTTP without sessions, so replicas can share a load balancer)."""
     from gmail_mcp.server import create_server
     from support_core.transport import run_server
 
@@ -115,6 +120,7 @@ async def serve(
             port=port,
             log_level=log_level,
             limits=limits,
+            stateless=stateless,
         )
 
 
@@ -146,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Saved the Gmail token to {token_file} (readable by you only).", file=sys.stderr)
             return
         limits = http_limits(args, settings.mcp_forwarded_allow_ips)
-        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level, limits)
+        run = functools.partial(serve, stateless=not args.stateful)
+        anyio.run(run, settings, args.transport, args.host, args.port, args.log_level, limits)
     except (ConfigError, TransportConfigError, MailError) as exc:
         print(f"gmail-mcp: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -172,19 +172,21 @@ async def probe_server(connection: ServerConnection) -> Check:
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), "restarts": connection.restarts}
 
 
-async def probe_ledger(ledger: Ledger) -> Check:
+async def probe_ledger(ledger: Ledger, mailbox: str = "default") -> Check:
     try:
         with anyio.fail_after(PROBE_TIMEOUT):
             counts = await ledger.counts_by_state()
-            cursor = await ledger.get_cursor()
+            cursor = await ledger.get_cursor(mailbox)
             if cursor is not None:
-                await ledger.set_cursor(cursor)  # takes the write lock (BEGIN IMMEDIATE); stores nothing new
+                await ledger.set_cursor(mailbox, cursor)  # takes the write lock; stores nothing new
     except (LedgerError, TimeoutError) as exc:
         return {"ok": False, "error": str(exc) or "no answer in time"}
-    writable = os.access(ledger.path, os.W_OK) and os.access(ledger.path.parent, os.W_OK)
-    check: Check = {"ok": writable, "backlog": counts["new"] + counts["failed"], "states": dict(counts)}
-    if not writable:
-        check["error"] = f"{ledger.path} or its folder is not writable by this user"
+    check: Check = {"ok": True, "backend": ledger.backend, "backlog": counts["new"] + counts["failed"]}
+    check["states"] = dict(counts)
+    path = ledger.path
+    if path is not None and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        check["ok"] = False
+        check["error"] = f"{path} or its folder is not writable by this user"
     return check
 
 
@@ -218,7 +220,9 @@ def probe_worker(health: HealthState) -> Check:
     return check
 
 
-async def health_report(servers: ToolServers, ledger: Ledger, llm: LLM | None, health: HealthState) -> Check:
+async def health_report(
+    servers: ToolServers, ledger: Ledger, llm: LLM | None, health: HealthState, mailbox: str = "default"
+) -> Check:
     checks: dict[str, Check] = {}
 
     async def run(name: str, probe: Callable[[], Awaitable[Check]]) -> None:
@@ -227,7 +231,7 @@ async def health_report(servers: ToolServers, ledger: Ledger, llm: LLM | None, h
     async with anyio.create_task_group() as tg:
         tg.start_soon(run, "shopify", lambda: probe_server(servers.shopify))
         tg.start_soon(run, "gmail", lambda: probe_server(servers.gmail))
-        tg.start_soon(run, "ledger", lambda: probe_ledger(ledger))
+        tg.start_soon(run, "ledger", lambda: probe_ledger(ledger, mailbox))
     checks["llm"] = probe_llm(llm, health)
     checks["worker"] = probe_worker(health)
     order = ("shopify", "gmail", "llm", "worker", "ledger")
@@ -286,6 +290,7 @@ def create_app(
     metrics: Metrics,
     llm: LLM | None,
     health_state: HealthState,
+    mailbox: str = "default",
     rate_per_minute: float = 30,
     burst: int = 10,
     max_body: int = MAX_BODY,
@@ -372,7 +377,7 @@ def create_app(
             details = vouched(request)
         except RequestError as exc:
             return error(exc.status, str(exc), exc.headers)
-        report = await health_report(servers, ledger, llm, health_state)
+        report = await health_report(servers, ledger, llm, health_state, mailbox)
         shown = report if details else {"status": report["status"]}
         if request.url.path == "/":
             about = {"name": "support-agent", "version": __version__} if details else {"name": "support-agent"}

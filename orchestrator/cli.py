@@ -164,12 +164,12 @@ async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO
     stop, force = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:
         await tg.start(watch_signals, stop, force)
-        async with open_runtime(secrets, config, own_address=mailbox) as daemon:
-            await drain(daemon, grace_period=config.daemon.grace_period, stop=stop, force=force)
-            entries = await daemon.ledger.entries(since=started)
+        async with open_runtime(secrets, config, own_address=mailbox) as runtime:
+            await drain(runtime, grace_period=config.daemon.grace_period, stop=stop, force=force)
+            entries = await runtime.ledger.entries(since=started)
         tg.cancel_scope.cancel()
     rows: list[tuple[str, ...]] = [("sender", "verdict", "category", "lang", "tools", "draft")]
-    rows += [outcome_cells(o, sender=True) for o in sorted(daemon.outcomes, key=lambda o: o.message_id)]
+    rows += [outcome_cells(o, sender=True) for o in sorted(runtime.outcomes, key=lambda o: o.message_id)]
     failed = [e for e in entries if e.state in ("failed", "needs_human")]
     rows += [(e.message_id[:34], e.state.upper(), "", "", "", (e.error or "")[:80]) for e in failed]
     if len(rows) > 1:
@@ -178,11 +178,11 @@ async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO
     for entry in entries:
         states[entry.state] = states.get(entry.state, 0) + 1
     summary = ", ".join(f"{state} {n}" for state, n in sorted(states.items())) or "nothing new"
-    drafted = sum(1 for o in daemon.outcomes if o.draft_id)
-    out.write(f"{len(entries)} messages: {summary}; {drafted} reply drafts, {daemon.failures} failures, none sent.\n")
+    drafted = sum(1 for o in runtime.outcomes if o.draft_id)
+    out.write(f"{len(entries)} messages: {summary}; {drafted} reply drafts, {runtime.failures} failures, none sent.\n")
     if force.is_set():
         return EXIT_INTERRUPTED
-    return 1 if daemon.failures else 0
+    return 1 if runtime.failures or runtime.unavailable else 0
 
 
 async def _run(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO, err: TextIO) -> int:
@@ -195,14 +195,16 @@ async def _run(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO,
     stop, force = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:
         await tg.start(watch_signals, stop, force)
-        async with open_runtime(secrets, config, own_address=mailbox) as daemon:
+        async with open_runtime(secrets, config, own_address=mailbox) as runtime:
+            names = ", ".join(daemon.mailbox for daemon in runtime.daemons)
             err.write(
-                f"support-agent: watching the inbox every {config.daemon.poll_interval:g} s, "
-                f"{config.daemon.concurrency} at a time; Ctrl-C or SIGTERM to stop.\n"
+                f"support-agent: watching {'the inbox' if len(runtime.daemons) == 1 else 'the mailboxes ' + names} "
+                f"every {config.daemon.poll_interval:g} s, {config.daemon.concurrency} at a time; "
+                "Ctrl-C or SIGTERM to stop.\n"
             )
             err.flush()
             await run_forever(
-                daemon,
+                runtime,
                 poll_interval=config.daemon.poll_interval,
                 grace_period=config.daemon.grace_period,
                 stop=stop,

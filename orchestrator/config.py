@@ -97,6 +97,53 @@ class CategoryConfig(Section):
     """Every message of this category also opens a ticket for a person (as a handover does), besides the draft."""
 
 
+MAILBOX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class ServerConfig(Section):
+    """How one mailbox reaches a tool server: `url` (a running server's /mcp endpoint), or a stdio subprocess whose
+    environment is this process's SHOPIFY_*/GMAIL_* variables, then `env_file`'s lines, then `env` (no secrets in
+    the TOML file: put tokens in the env file)."""
+
+    url: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    env_file: Path | None = None
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` with the env file's `NAME=value` lines and then `env` on top."""
+        merged = dict(base)
+        if self.env_file is not None:
+            merged |= read_env_file(self.env_file)
+        return merged | self.env
+
+
+class MailboxConfig(Section):
+    """One inbox served by this orchestrator: its short `name` (ledger rows, stats, metrics), its address (else the
+    Gmail server is asked), its two tool servers, and optionally its own shop and tone (fields given here replace
+    the top-level ones)."""
+
+    name: str
+    address: str | None = None
+    shopify: ServerConfig = ServerConfig()
+    gmail: ServerConfig = ServerConfig()
+    shop: dict[str, Any] = Field(default_factory=dict)
+    tone: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not MAILBOX_NAME.match(value):
+            raise ValueError(f"a mailbox name is lower-case letters, digits, '.', '_' or '-' (1-63), not {value!r}")
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c.isspace() for c in value.strip())):
+            raise ValueError(f"a mailbox address is one email address, not {value!r}")
+        return value.strip().lower() if value else None
+
+
 class AgentConfig(Section):
     """Everything in the TOML file."""
 
@@ -107,6 +154,23 @@ class AgentConfig(Section):
     daemon: Daemon = Daemon()
     categories: dict[str, CategoryConfig]
     gatekeeper: GatekeeperRules = GatekeeperRules()
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    """Several inboxes in one process (`[[mailboxes]]`); empty: the one mailbox the environment describes."""
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _unique_mailboxes(cls, value: tuple[MailboxConfig, ...]) -> tuple[MailboxConfig, ...]:
+        names = [mailbox.name for mailbox in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"mailbox names must differ; repeated: {', '.join(repeated)}")
+        return value
+
+    def for_mailbox(self, mailbox: MailboxConfig) -> AgentConfig:
+        """This configuration with the mailbox's own shop and tone fields in place of the top-level ones."""
+        shop = Shop.model_validate(self.shop.model_dump() | mailbox.shop)
+        tone = Tone.model_validate(self.tone.model_dump() | mailbox.tone)
+        return self.model_copy(update={"shop": shop, "tone": tone, "mailboxes": ()})
 
     @field_validator("categories")
     @classmethod
@@ -128,7 +192,10 @@ class Secrets(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORT_AGENT_", env_file=".env", extra="ignore", frozen=True)
 
     config: Path | None = None
-    ledger: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "support-agent" / "ledger.sqlite3")
+    ledger: str = Field(
+        default_factory=lambda: str(Path.home() / ".local" / "share" / "support-agent" / "ledger.sqlite3")
+    )
+    """The ledger: a SQLite file path (the default), or a `postgresql://user@host/db` URL shared by many workers."""
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     llm_timeout: float = 60.0
@@ -141,6 +208,11 @@ class Secrets(BaseSettings):
     """`serve`: the API secret callers send as X-Secret (SUPPORT_AGENT_SECRET; `--secret-env` names another)."""
     forwarded_allow_ips: str | None = None
     """`serve`: reverse proxies whose X-Forwarded-For/-Proto are believed (`--forwarded-allow-ips` overrides it)."""
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("mailbox")
     @classmethod
@@ -163,7 +235,10 @@ def load_config(path: Path | None = None) -> AgentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from None
     try:
-        return AgentConfig.model_validate(data)
+        config = AgentConfig.model_validate(data)
+        for mailbox in config.mailboxes:
+            config.for_mailbox(mailbox)  # each mailbox's shop and tone must be valid too
+        return config
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
         raise ConfigError(f"{source}: {problems}") from None
@@ -172,3 +247,25 @@ def load_config(path: Path | None = None) -> AgentConfig:
 def server_environment() -> dict[str, str]:
     """The variables the tool servers need, taken from this process's environment."""
     return {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (blank lines and `#` comments skipped, optional quotes removed); `ConfigError` when the
+    file cannot be read or a line is not an assignment."""
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"The mailbox env file {path} cannot be read ({exc.strerror or exc})") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
+            raise ConfigError(f"{path}, line {number}: expected NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values

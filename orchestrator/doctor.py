@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
@@ -71,10 +72,31 @@ async def diagnose(
     for spec in specs:
         checks += answers[spec.name]
     checks += await _llm_checks(secrets, config, call_timeout)
-    checks.append(
-        folder_check("Ledger folder", secrets.ledger.parent, "make it a writable folder or set SUPPORT_AGENT_LEDGER")
-    )
+    checks.append(await ledger_check(secrets.ledger, call_timeout))
     return checks
+
+
+def _folder_of(path: str) -> Path:
+    return Path(path).expanduser().parent
+
+
+async def ledger_check(location: str, call_timeout: float) -> Check:
+    """A SQLite ledger: its folder must be writable. A PostgreSQL one: it must open (connect, schema up to date)."""
+    from orchestrator.errors import ConfigError, LedgerError
+    from orchestrator.ledger import Ledger
+
+    if "://" not in location:
+        return folder_check(
+            "Ledger folder", _folder_of(location), "make it a writable folder or set SUPPORT_AGENT_LEDGER"
+        )
+    ledger = Ledger(location)
+    try:
+        with anyio.fail_after(call_timeout):
+            async with ledger:
+                counts = await ledger.counts_by_state()
+    except (LedgerError, ConfigError, TimeoutError) as exc:
+        return failed("Ledger", str(exc) or "no answer in time", "check SUPPORT_AGENT_LEDGER and that the server runs")
+    return passed("Ledger", f"{ledger.description}: {sum(counts.values())} messages")
 
 
 # --- configuration ------------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ async def run_inbox_demo(folder: Path, out: TextIO = sys.stdout, config: AgentCo
     async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
         daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker="demo")
         outcomes = await daemon.run_once()
-        counts = await ledger.counts_by_state()
+        counts = await ledger.counts_by_state(daemon.mailbox)
     out.write("\n".join(table(outcomes, folder)) + "\n\n")
     drafted = sum(1 for o in outcomes if o.draft_id)
     summary = ", ".join(f"{state} {n}" for state, n in counts.items() if n)

@@ -1,189 +1,203 @@
-"""The ledger's file: creating and checking it, its schema and migrations, its errors and the rows it hands out."""
+"""The ledger's tables, its versioned migrations and the rows it hands out, for SQLite and PostgreSQL alike.
+
+Version 1 (release 0.1.0, SQLite only, `PRAGMA user_version = 1`): `messages` keyed by message_id with tools,
+tool errors and timings as JSON, and `meta` holding the mailbox cursor. Version 2: every row has a `mailbox`
+(primary key (mailbox, message_id)); `cursors` per mailbox; one `tool_calls` row per tool call, so tool numbers
+are a GROUP BY; `work_ms`, the sum of the stage timings, kept up to date on each write so time to draft
+aggregates in SQL (the per-stage JSON stays for detail); `ledger_version` records the version on both backends.
+
+Why a small runner rather than Alembic: three tables, and migrations run inside the daemon when it opens the
+ledger, in one transaction, without a script directory, an `alembic.ini` or a separate command to remember.
+Concurrent openers are safe: PostgreSQL takes `pg_advisory_xact_lock`, SQLite holds `BEGIN IMMEDIATE`.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import re
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
 
-from orchestrator.errors import LedgerError, LostClaimError
-from orchestrator.models import Category, Verdict
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Connection,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    RowMapping,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+)
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "STATES",
-    "Claim",
-    "Engine",
-    "FinalState",
-    "LedgerEntry",
-    "LedgerError",
-    "LostClaimError",
-    "State",
-    "connect",
-    "entry_from_row",
-    "explain",
-]
+from orchestrator.errors import LedgerError
+from orchestrator.ledger_types import STATES, LedgerEntry, tool_rows
+from orchestrator.models import Verdict
 
-State = Literal["new", "claimed", "drafted", "done", "ignored", "alerted", "failed", "needs_human"]
-STATES: tuple[State, ...] = ("new", "claimed", "drafted", "done", "ignored", "alerted", "failed", "needs_human")
-FinalState = Literal["done", "ignored", "alerted"]
-Engine = Literal["llm", "offline"]
+__all__ = ["SCHEMA_VERSION", "cursors", "entry_from_row", "messages", "metadata", "migrate", "tool_calls", "versions"]
 
+metadata = MetaData()
 _STATE_LIST = ", ".join(f"'{state}'" for state in STATES)
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        "CREATE TABLE messages (message_id TEXT PRIMARY KEY, thread_id TEXT, "
-        f"state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ({_STATE_LIST})), "
-        "attempts INTEGER NOT NULL DEFAULT 0, claimed_by TEXT, lease_until REAL, next_attempt_at REAL, "
-        "verdict TEXT, reason TEXT, category TEXT, language TEXT, confidence REAL, engine TEXT, "
-        "tools TEXT NOT NULL DEFAULT '[]', tool_errors TEXT NOT NULL DEFAULT '[]', timings TEXT NOT NULL DEFAULT '{}', "
-        "tokens_prompt INTEGER NOT NULL DEFAULT 0, tokens_completion INTEGER NOT NULL DEFAULT 0, "
-        "llm_calls INTEGER NOT NULL DEFAULT 0, error TEXT, draft_id TEXT, draft_message_id TEXT, "
-        "first_seen_at REAL NOT NULL, updated_at REAL NOT NULL, finished_at REAL)",
-        "CREATE INDEX messages_by_state ON messages (state, first_seen_at)",
-        "CREATE INDEX messages_by_update ON messages (updated_at)",
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    ),
-}
-"""Statements that take a ledger file from version N-1 to N: to change the schema, add version N+1 here."""
-SCHEMA_VERSION = max(MIGRATIONS)
-_TABLES = {"messages", "meta"}
+messages = Table(
+    "messages",
+    metadata,
+    Column("mailbox", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("thread_id", Text),
+    Column("state", Text, nullable=False, server_default="new"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", Text),
+    Column("lease_until", Double),
+    Column("next_attempt_at", Double),
+    Column("verdict", Text),
+    Column("reason", Text),
+    Column("category", Text),
+    Column("language", Text),
+    Column("confidence", Double),
+    Column("engine", Text),
+    Column("timings", Text, nullable=False, server_default="{}"),
+    Column("work_ms", Double),
+    Column("tokens_prompt", Integer, nullable=False, server_default="0"),
+    Column("tokens_completion", Integer, nullable=False, server_default="0"),
+    Column("llm_calls", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("draft_id", Text),
+    Column("draft_message_id", Text),
+    Column("first_seen_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("finished_at", Double),
+    PrimaryKeyConstraint("mailbox", "message_id"),
+    CheckConstraint(f"state IN ({_STATE_LIST})", name="messages_state"),
+    Index("messages_by_state", "mailbox", "state", "first_seen_at"),
+    Index("messages_by_update", "updated_at"),
+)
+"""`work_ms` is the sum of `timings` (NULL while there are none); times are epoch seconds."""
+
+tool_calls = Table(
+    "tool_calls",
+    metadata,
+    Column("mailbox", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("tool", Text, nullable=False),
+    Column("error", Text),
+    PrimaryKeyConstraint("mailbox", "message_id", "position"),
+)
+"""One row per tool call, in call order; `error` is the cleaned error text of a failed call."""
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("mailbox", Text, primary_key=True),
+    Column("cursor", Text, nullable=False),
+)
+
+versions = Table("ledger_version", metadata, Column("version", Integer, nullable=False))
+
+_Migration = Callable[[Connection], None]
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """Create or open the ledger file (folders made, mode 0600, WAL, fsync on commit), check it and migrate it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise LedgerError(
-            f"Cannot create the ledger {path} ({exc.strerror or exc}): make it and its folder writable by this user, "
-            "or give the daemon a ledger path it can write"
-        ) from None
-    conn: sqlite3.Connection | None = None
-    try:
-        with explain(path, busy_timeout):
-            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall() if row[0] != "ok"]
-            if problems:
-                raise sqlite3.DatabaseError("; ".join(problems[:3]))
-            conn.execute("BEGIN IMMEDIATE")
-            _migrate(conn, path)
-            conn.execute("COMMIT")
-    except BaseException:
-        if conn is not None:
-            conn.close()
-        raise
-    return conn
-
-
-@contextlib.contextmanager
-def explain(path: Path, busy_timeout: float) -> Iterator[None]:
-    """Turn SQLite errors into a `LedgerError` that names the file and the fix."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            advice = f"another process held it for over {busy_timeout:g} s; try again, and look for a stuck one"
-        elif re.search("readonly|unable to open|disk I/O|permission|disk is full", text):
-            advice = "make the file, its -wal and -shm files and its folder writable by this user (and free space)"
-        else:
-            advice = (
-                f"it is damaged or not a ledger; move it aside (with {path.name}-wal and -shm beside it) and a new "
-                "one is made on the next start, which picks up the mailbox's unread mail again"
+def _v1_to_v2(conn: Connection) -> None:
+    """Release 0.1.0's single-mailbox file: its rows, draft ids, tools and cursor go to mailbox "default"."""
+    if conn.dialect.name != "sqlite":
+        raise LedgerError("Schema version 1 exists only as a SQLite file; this database is not a ledger")
+    for statement in (
+        "DROP INDEX IF EXISTS messages_by_state",
+        "DROP INDEX IF EXISTS messages_by_update",
+        "ALTER TABLE messages RENAME TO messages_v1",
+    ):
+        conn.exec_driver_sql(statement)
+    metadata.create_all(conn)
+    old = conn.execute(text("SELECT * FROM messages_v1 ORDER BY first_seen_at, message_id")).mappings().all()
+    for row in old:
+        timings = json.loads(row["timings"])
+        values = {name: value for name, value in row.items() if name not in ("tools", "tool_errors")}
+        values |= {"mailbox": "default", "work_ms": float(sum(timings.values())) if timings else None}
+        conn.execute(insert(messages).values(values))
+        errors = [(item["tool"], item["error"]) for item in json.loads(row["tool_errors"])]
+        calls = tool_rows(json.loads(row["tools"]), errors)
+        if calls:
+            conn.execute(
+                insert(tool_calls),
+                [
+                    {"mailbox": "default", "message_id": row["message_id"], "position": i, "tool": t, "error": e}
+                    for i, (t, e) in enumerate(calls)
+                ],
             )
-        raise LedgerError(f"The ledger {path} cannot be used ({text}): {advice}") from None
+    cursor = conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'cursor'").scalar()
+    if cursor is not None:
+        conn.execute(insert(cursors).values(mailbox="default", cursor=str(cursor)))
+    conn.exec_driver_sql("DROP TABLE messages_v1")
+    conn.exec_driver_sql("DROP TABLE meta")
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the file from its schema version (0: new) to `SCHEMA_VERSION`, inside the caller's transaction."""
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+MIGRATIONS: dict[int, _Migration] = {2: _v1_to_v2}
+"""What takes a ledger from version N-1 to N. A new ledger gets the current tables at once; to change the schema,
+add version N+1 here (written against the tables as they are at N, not against `metadata`)."""
+SCHEMA_VERSION = max(MIGRATIONS)
+_MIGRATION_LOCK = 0x5E_D6E7_1ED6
+"""PostgreSQL advisory lock key held while a ledger database is migrated."""
+
+
+def _found_version(conn: Connection) -> int:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        exists = conn.exec_driver_sql("SELECT to_regclass('ledger_version') IS NOT NULL").scalar()
+    else:
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger_version'"
+        ).scalar()
+    if exists:
+        return int(conn.execute(select(versions.c.version)).scalar() or 0)
+    if conn.dialect.name == "sqlite":
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+    return 0
+
+
+def migrate(conn: Connection, description: str) -> int:
+    """Bring the ledger from its version (0: new) to `SCHEMA_VERSION` inside the caller's write transaction;
+    returns the version found."""
+    found = _found_version(conn)
     if found > SCHEMA_VERSION:
         raise LedgerError(
-            f"The ledger {path} was written by a newer support-agent (schema {found}, this one knows "
-            f"{SCHEMA_VERSION}): upgrade this one, or give it another ledger file"
+            f"The ledger {description} was written by a newer support-agent (schema {found}, this one knows "
+            f"{SCHEMA_VERSION}): upgrade this one, or give it another ledger"
         )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS[version]:
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables >= _TABLES:
-        raise sqlite3.DatabaseError(f"tables {', '.join(sorted(_TABLES - tables))} are missing")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A message a worker owns until `lease_until` (clock seconds); `renew` the lease for long work."""
-
-    message_id: str
-    thread_id: str | None
-    worker: str
-    attempts: int
-    """Claims so far, this one included; above 1, look for an earlier attempt's draft marker before drafting."""
-    lease_until: float
-    draft_id: str | None = None
-    """Set only by `claim_drafted`: the draft exists, only labels and mark-read remain."""
-    draft_message_id: str | None = None
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One message's row: where it is in the state machine, what was decided, and what it cost."""
-
-    message_id: str
-    thread_id: str | None
-    state: State
-    attempts: int
-    claimed_by: str | None
-    lease_until: datetime | None
-    next_attempt_at: datetime | None
-    verdict: Verdict | None
-    reason: str | None
-    category: Category | None
-    language: str | None
-    confidence: float | None
-    engine: Engine | None
-    tools: tuple[str, ...]
-    """Tool names in the order they were called (a name repeats when called again)."""
-    tool_errors: tuple[tuple[str, str], ...]
-    """(tool, error text) for each failed tool call, in order."""
-    timings: dict[str, float]
-    """Stage (fetch, gatekeeper, router, agent, draft, label, …) to milliseconds, summed over attempts."""
-    tokens_prompt: int
-    tokens_completion: int
-    llm_calls: int
-    error: str | None
-    draft_id: str | None
-    draft_message_id: str | None
-    first_seen_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
+    if found == SCHEMA_VERSION:
+        return found
+    if found == 0:
+        metadata.create_all(conn)
+    else:
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version](conn)
+    conn.execute(versions.delete())
+    conn.execute(insert(versions).values(version=SCHEMA_VERSION))
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")  # release 0.1.0 refuses it, as it should
+        tables = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+        missing = set(metadata.tables) - tables
+        if missing:
+            raise sqlite3.DatabaseError(f"tables {', '.join(sorted(missing))} are missing")
+    return found
 
 
 def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def entry_from_row(row: sqlite3.Row) -> LedgerEntry:
-    """The typed, immutable view of a `messages` row."""
-    fields: dict[str, Any] = dict(zip(row.keys(), tuple(row), strict=True))
+def entry_from_row(row: RowMapping, calls: list[tuple[str, str | None]]) -> LedgerEntry:
+    """The typed, immutable view of a `messages` row and its `tool_calls` (tool, error) in order."""
+    fields = {name: row[name] for name in LedgerEntry.__dataclass_fields__ if name not in ("tools", "tool_errors")}
     for name in ("lease_until", "next_attempt_at", "first_seen_at", "updated_at", "finished_at"):
         fields[name] = _time(fields[name])
     fields["verdict"] = None if fields["verdict"] is None else Verdict(fields["verdict"])
-    fields["tools"] = tuple(json.loads(fields["tools"]))
-    fields["tool_errors"] = tuple((item["tool"], item["error"]) for item in json.loads(fields["tool_errors"]))
     fields["timings"] = dict(json.loads(fields["timings"]))
+    fields["tools"] = tuple(tool for tool, _ in calls)
+    fields["tool_errors"] = tuple((tool, error) for tool, error in calls if error is not None)
     return LedgerEntry(**fields)

@@ -15,7 +15,7 @@ from orchestrator.errors import LLMError
 from orchestrator.gatekeeper import gatekeep
 from orchestrator.guard import guard_draft, visible_text
 from orchestrator.identity import default_recipient
-from orchestrator.ledger import Claim, Ledger
+from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm, route_llm
 from orchestrator.models import GateDecision, RouterDecision, Verdict
@@ -38,6 +38,7 @@ class Outcome:
     """What happened to one message (the demo's table and the tests read this; the ledger has the rest)."""
 
     message_id: str
+    mailbox: str = "default"
     rfc_message_id: str | None = None
     sender: str | None = None
     subject: str = ""
@@ -57,8 +58,31 @@ class Outcome:
     superseded: bool = False
 
 
+class Attempt:
+    """One claimed message being processed: its claim (renewed when a slow message passes half its lease) and the
+    `Record` of what this attempt learnt, written to the ledger with the next state change (at most three commits
+    for a message: the claim, the draft, the end; a renewal only for a message slower than half a lease)."""
+
+    def __init__(self, claim: Claim, record: Record, ledger: Ledger) -> None:
+        self.claim = claim
+        self.record = record
+        self._ledger = ledger
+        self._renewed = time.monotonic()
+
+    @property
+    def message_id(self) -> str:
+        return self.claim.message_id
+
+    async def keep(self) -> None:
+        """Renew the lease once half of it has passed since the claim or the last renewal."""
+        if time.monotonic() - self._renewed > self._ledger.lease_seconds / 2:
+            self.claim = await self._ledger.renew(self.claim)
+            self._renewed = time.monotonic()
+
+
 class Pipeline:
-    """Processes claimed messages for one worker. Every external step is recorded in the ledger before the next."""
+    """Processes claimed messages for one worker and mailbox. The draft is recorded before labels and mark-read,
+    and the message is closed after them; what each stage learnt travels in the attempt's `Record`."""
 
     def __init__(
         self,
@@ -87,10 +111,10 @@ class Pipeline:
             emoji=config.tone.emoji,
         )
 
-    async def _timed(self, message_id: str, stage: str, started: float) -> None:
-        await self.ledger.add_timing(message_id, self.worker, stage, (time.perf_counter() - started) * 1000)
-        await self.ledger.renew(message_id, self.worker)  # a slow message keeps its claim
-        self._stage(stage, message_id)
+    async def _timed(self, attempt: Attempt, stage: str, started: float) -> None:
+        attempt.record.add_timing(stage, (time.perf_counter() - started) * 1000)
+        await attempt.keep()  # a slow message keeps its claim
+        self._stage(stage, attempt.message_id)
 
     def _stage(self, stage: str, message_id: str) -> None:
         if self.on_stage is not None:
@@ -101,43 +125,45 @@ class Pipeline:
             "modify_labels", {"message_ids": [message_id], "add": add, "remove": ["UNREAD"] if mark_read else []}
         )
 
-    async def process(self, claim: Claim) -> Outcome:
-        """Run one claimed message to its end state. Exceptions propagate: the daemon records the failure."""
+    async def process(self, claim: Claim, record: Record | None = None) -> Outcome:
+        """Run one claimed message to its end state. Exceptions propagate: the daemon records the failure, with
+        `record` (pass one in to keep what the failed attempt learnt)."""
+        attempt = Attempt(claim, record if record is not None else Record(), self.ledger)
         message_id = claim.message_id
-        outcome = Outcome(message_id=message_id)
+        outcome = Outcome(message_id=message_id, mailbox=claim.mailbox)
         if claim.draft_id:  # drafted before a crash: only the labels and the read state are left to do
             await self._label(message_id, [self.config.labels.processed], mark_read=True)
-            await self.ledger.finish(message_id, self.worker, state="done")
+            await self.ledger.finish(attempt.claim, state="done", record=attempt.record)
             outcome.draft_id = claim.draft_id
             return outcome
         started = time.perf_counter()
         message = Message.model_validate(await self.servers.gmail.call("get_message", {"message_id": message_id}))
         thread = await self.servers.gmail.call("get_thread", {"thread_id": message.thread_id})
-        await self._timed(message_id, "fetch", started)
+        await self._timed(attempt, "fetch", started)
         outcome.sender = message.headers.from_.email if message.headers.from_ else None
         outcome.subject = message.headers.subject
         outcome.rfc_message_id = message.headers.message_id
         if self._superseded(message, thread):
             outcome.superseded = True
-            await self.ledger.record_decision(message_id, self.worker, verdict=Verdict.IGNORE, reason="superseded")
+            attempt.record.verdict, attempt.record.reason = Verdict.IGNORE, "superseded"
             await self._label(message_id, [self.config.labels.processed], mark_read=True)
-            await self.ledger.finish(message_id, self.worker, state="ignored")
+            await self.ledger.finish(attempt.claim, state="ignored", record=attempt.record)
             outcome.verdict, outcome.reason = Verdict.IGNORE, "superseded"
             return outcome
 
         started = time.perf_counter()
         gate = gatekeep(message, own_address=self.own_address, rules=self.config.gatekeeper)
-        await self._timed(message_id, "gatekeeper", started)
-        await self.ledger.record_decision(message_id, self.worker, verdict=gate.verdict, reason=gate.reason)
+        await self._timed(attempt, "gatekeeper", started)
+        attempt.record.verdict, attempt.record.reason = gate.verdict, gate.reason
         outcome.verdict, outcome.reason = gate.verdict, gate.reason
         if gate.verdict is Verdict.IGNORE:
             await self._label(message_id, [self.config.labels.ignored], mark_read=True)
-            await self.ledger.finish(message_id, self.worker, state="ignored")
+            await self.ledger.finish(attempt.claim, state="ignored", record=attempt.record)
             return outcome
         if gate.verdict is Verdict.INTERNAL_ALERT:
-            await self._alert(message, gate, outcome)
+            await self._alert(attempt, message, gate, outcome)
             return outcome
-        return await self._answer(message, gate, outcome)
+        return await self._answer(attempt, message, gate, outcome)
 
     def _superseded(self, message: Message, thread: dict[str, Any]) -> bool:
         """Several unread messages in one thread from the *same* sender get one draft, answering the latest; two
@@ -164,37 +190,40 @@ class Pipeline:
         kinds = sorted({item.split(" ", 1)[0] for item in removed})  # kinds only: headers travel with the mail
         return f"{note}; review: the guard removed {len(removed)} item(s) ({', '.join(kinds)})"
 
-    async def _alert(self, message: Message, gate: GateDecision, outcome: Outcome) -> None:
+    async def _alert(self, attempt: Attempt, message: Message, gate: GateDecision, outcome: Outcome) -> None:
         sender = gate.customer_email or (message.headers.from_.email if message.headers.from_ else None)
         if sender:
             tools = BoundTools(self.servers.shopify, sender, ("escalate_ticket",))
             summary = f"Partner mail: {message.headers.subject}\n\n{message.new_text[:1500]}"
-            await tools.call("escalate_ticket", {"category": "InternalAlert", "summary": summary, "priority": "high"})
+            try:
+                await tools.call(
+                    "escalate_ticket", {"category": "InternalAlert", "summary": summary, "priority": "high"}
+                )
+            finally:
+                for call in tools.calls:
+                    attempt.record.add_tool(call.tool, call.error)
             outcome.tools = [c.tool for c in tools.calls]
             outcome.escalated = True
-            for call in tools.calls:
-                await self.ledger.add_tool_call(message.id, self.worker, call.tool, error=call.error)
         await self._label(message.id, [self.config.labels.alert], mark_read=False)
-        await self.ledger.finish(message.id, self.worker, state="alerted")
+        await self.ledger.finish(attempt.claim, state="alerted", record=attempt.record)
 
-    async def route(self, subject: str, body: str, message_id: str | None = None) -> tuple[RouterDecision, str]:
-        """The LLM router when configured (its failures fall back to the offline router), else the offline one."""
+    async def route(self, subject: str, body: str, record: Record | None = None) -> tuple[RouterDecision, str]:
+        """The LLM router when configured (its failures fall back to the offline router), else the offline one;
+        the LLM's token use goes into `record` when one is given."""
         if self.llm is not None:
             try:
                 decision, usage = await route_llm(self.llm, self.config, subject=subject, body=body)
             except LLMError as exc:
                 logger.warning("LLM router failed (%s); using the offline router", type(exc).__name__)
             else:
-                if message_id is not None:
-                    await self.ledger.add_usage(
-                        message_id, self.worker, usage.prompt_tokens, usage.completion_tokens, calls=1
-                    )
+                if record is not None:
+                    record.add_usage(usage.prompt_tokens, usage.completion_tokens, calls=1)
                 return decision, "llm"
         decision = route_offline(subject, body, default_language=self.config.tone.fallback_language)
         return decision, "offline"
 
     async def _reply_text(
-        self, tools: BoundTools, decision: RouterDecision, message: Message, body: str, **facts: Any
+        self, attempt: Attempt, tools: BoundTools, decision: RouterDecision, message: Message, body: str, **facts: Any
     ) -> tuple[str, str]:
         """(reply, engine): the LLM agent unless a person takes over or the LLM fails; else the templates."""
         if self.llm is not None and not facts["handover"]:
@@ -212,9 +241,7 @@ class Pipeline:
                 logger.warning("LLM agent failed (%s); using the offline engine", type(exc).__name__)
             else:
                 usage = result.usage
-                await self.ledger.add_usage(
-                    message.id, self.worker, usage.prompt_tokens, usage.completion_tokens, calls=result.llm_calls
-                )
+                attempt.record.add_usage(usage.prompt_tokens, usage.completion_tokens, calls=result.llm_calls)
                 if result.text.strip():
                     return result.text, "llm"
         text = await answer_offline(
@@ -222,52 +249,28 @@ class Pipeline:
         )
         return text, "offline"
 
-    async def _answer(self, message: Message, gate: GateDecision, outcome: Outcome) -> Outcome:
+    async def _answer(self, attempt: Attempt, message: Message, gate: GateDecision, outcome: Outcome) -> Outcome:
         body = gate.body or message.new_text
         started = time.perf_counter()
-        decision, engine = await self.route(message.headers.subject, body, message.id)
+        record = attempt.record
+        decision, engine = await self.route(message.headers.subject, body, record)
         decision = checked_decision(decision, f"{message.headers.subject}\n{body}", self.config.tone.fallback_language)
-        await self._timed(message.id, "router", started)
-        await self.ledger.record_route(
-            message.id,
-            self.worker,
-            category=decision.category,
-            language=decision.language,
-            confidence=decision.confidence,
-            engine="offline" if engine == "offline" else "llm",
-        )
+        await self._timed(attempt, "router", started)
+        record.category, record.language = decision.category, decision.language
+        record.confidence, record.engine = decision.confidence, "offline" if engine == "offline" else "llm"
         outcome.category, outcome.language, outcome.engine = decision.category, decision.language, engine
         outcome.review, outcome.recipient = list(gate.review), gate.recipient
         verified = gate.customer_email is not None
-        handover = bool(decision.handover) or decision.confidence < self.config.engine.min_confidence
         allowed = self.config.categories[decision.category].tools if verified else ()
         tools = BoundTools(self.servers.shopify, gate.customer_email, (*allowed, "escalate_ticket"))
         started = time.perf_counter()
-        ticket_id = None
-        if verified and (handover or self.config.categories[decision.category].escalate):
-            reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
-            ticket = await tools.call(
-                "escalate_ticket",
-                {
-                    "category": decision.category,
-                    "summary": f"{message.headers.subject}\n\nWhy a person: {reasons}\n\n{body[:2000]}",
-                    "priority": "high" if handover else "normal",
-                    "order_number": decision.order_number,
-                    "customer_name": gate.customer_name,
-                },
-            )
-            ticket_id = str(ticket.get("id"))
-            outcome.escalated = True
-        if verified:
-            text, outcome.engine = await self._reply_text(
-                tools, decision, message, body, customer_name=gate.customer_name, handover=handover, ticket_id=ticket_id
-            )
-        else:  # an unverified sender gets no lookups and no model: a holding reply, and a person reviews it
-            text, outcome.engine = self._no_data_reply(decision, gate.customer_name), "offline"
-        for call in tools.calls:
-            await self.ledger.add_tool_call(message.id, self.worker, call.tool, error=call.error)
+        try:
+            text = await self._reply(attempt, tools, decision, message, body, gate, outcome)
+        finally:  # a failed attempt keeps the calls it made
+            for call in tools.calls:
+                record.add_tool(call.tool, call.error)
         outcome.tools = [c.tool for c in tools.calls]
-        await self._timed(message.id, "agent", started)
+        await self._timed(attempt, "agent", started)
         guarded = guard_draft(
             text,
             evidence=tools.evidence,
@@ -280,9 +283,7 @@ class Pipeline:
         if guarded.flagged:  # never a patched draft: a reply with no data, and a person looks at what was stopped
             outcome.flagged = list(guarded.removed)
             text = self._no_data_reply(decision, gate.customer_name)
-            await self.ledger.record_decision(
-                message.id, self.worker, verdict=Verdict.PROCESS, reason=f"review:guard ({', '.join(guarded.removed)})"
-            )
+            record.reason = f"review:guard ({', '.join(guarded.removed)})"
         quote = self._may_quote(message, gate, tools)
         started = time.perf_counter()
         draft = await self.servers.gmail.call(
@@ -297,25 +298,68 @@ class Pipeline:
             },
         )
         self._stage("draft-created", message.id)  # the draft exists but the ledger does not know yet
+        record.engine = "llm" if outcome.engine == "llm" else "offline"
+        record.add_timing("draft", (time.perf_counter() - started) * 1000)
         await self.ledger.record_draft(
-            message.id,
-            self.worker,
-            draft_id=str(draft["id"]),
-            draft_message_id=str(draft["message_id"]),
-            engine="llm" if outcome.engine == "llm" else "offline",
+            attempt.claim, draft_id=str(draft["id"]), draft_message_id=str(draft["message_id"]), record=record
         )
-        await self._timed(message.id, "draft", started)
+        self._stage("draft", message.id)
         outcome.draft_id = str(draft["id"])
         labels = [self.config.labels.processed]
         if outcome.escalated:
             labels.append(self.config.labels.escalated)
         if guarded.flagged or not verified:
             labels.append(REVIEW_LABEL)
+        started = time.perf_counter()
         await self._label(message.id, labels, mark_read=True)
+        record.add_timing("label", (time.perf_counter() - started) * 1000)
         self._stage("labelled", message.id)
-        await self.ledger.finish(message.id, self.worker, state="done")
+        await self.ledger.finish(attempt.claim, state="done", record=record)
         self._stage("finished", message.id)
         return outcome
+
+    async def _reply(
+        self,
+        attempt: Attempt,
+        tools: BoundTools,
+        decision: RouterDecision,
+        message: Message,
+        body: str,
+        gate: GateDecision,
+        outcome: Outcome,
+    ) -> str:
+        """The reply's text: a ticket first when a person must take over, then the agent's answer; an unverified
+        sender gets no lookups and no model, only a holding reply that a person reviews."""
+        if gate.customer_email is None:
+            outcome.engine = "offline"
+            return self._no_data_reply(decision, gate.customer_name)
+        handover = bool(decision.handover) or decision.confidence < self.config.engine.min_confidence
+        ticket_id = None
+        if handover or self.config.categories[decision.category].escalate:
+            reasons = ", ".join(decision.handover) or f"low confidence ({decision.confidence:.2f})"
+            ticket = await tools.call(
+                "escalate_ticket",
+                {
+                    "category": decision.category,
+                    "summary": f"{message.headers.subject}\n\nWhy a person: {reasons}\n\n{body[:2000]}",
+                    "priority": "high" if handover else "normal",
+                    "order_number": decision.order_number,
+                    "customer_name": gate.customer_name,
+                },
+            )
+            ticket_id = str(ticket.get("id"))
+            outcome.escalated = True
+        text, outcome.engine = await self._reply_text(
+            attempt,
+            tools,
+            decision,
+            message,
+            body,
+            customer_name=gate.customer_name,
+            handover=handover,
+            ticket_id=ticket_id,
+        )
+        return text
 
     def _no_data_reply(self, decision: RouterDecision, customer_name: str | None) -> str:
         """The holding reply in the customer's language: no order, no link, nothing looked up."""

@@ -1,4 +1,4 @@
-"""The daemon at runtime: tool servers, ledger and mailbox wired together, the poll loop, signals and graceful drain."""
+"""The daemon at runtime: the ledger, each mailbox's tool servers and daemon, the poll loops, signals and drain."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 
 import anyio
 import anyio.abc
 import anyio.to_thread
 
 from orchestrator import language
-from orchestrator.config import AgentConfig, Secrets, server_environment
-from orchestrator.daemon import Daemon, worker_name
-from orchestrator.errors import ConfigError, ServerUnavailableError, ToolCallError
-from orchestrator.ledger import Claim, Ledger
+from orchestrator.config import AgentConfig, MailboxConfig, Secrets, ServerConfig, server_environment
+from orchestrator.daemon import DEFAULT_MAILBOX, Daemon, Hooks, worker_name
+from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
+from orchestrator.ledger import Ledger
 from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
@@ -43,7 +43,7 @@ async def ask_mailbox_address(servers: ToolServers) -> str:
     except (ToolCallError, ServerUnavailableError) as exc:
         raise ConfigError(
             f"The Gmail server could not tell the mailbox's address: {exc} (`support-agent doctor` checks the "
-            "server; SUPPORT_AGENT_MAILBOX sets the address without asking)"
+            "server; SUPPORT_AGENT_MAILBOX or the mailbox's `address` sets it without asking)"
         ) from None
     address = str(info.get("address") or "").strip().lower()
     if "@" not in address:
@@ -55,50 +55,114 @@ async def ask_mailbox_address(servers: ToolServers) -> str:
 
 def server_specs(secrets: Secrets) -> tuple[ServerSpec, ServerSpec]:
     """Shopify and Gmail servers: the URLs from the secrets, else stdio subprocesses with an explicit environment."""
-    env = server_environment()
-    shopify = ServerSpec("shopify", url=secrets.shopify_url) if secrets.shopify_url else None
-    gmail = ServerSpec("gmail", url=secrets.gmail_url) if secrets.gmail_url else None
-    return (
-        shopify or ServerSpec("shopify", module="shopify_mcp", env=env),
-        gmail or ServerSpec("gmail", module="gmail_mcp", env=env),
+    default = MailboxConfig(
+        name=DEFAULT_MAILBOX,
+        shopify=ServerConfig(url=secrets.shopify_url),
+        gmail=ServerConfig(url=secrets.gmail_url),
     )
+    return mailbox_specs(default)
 
 
-class DrainableLedger(Ledger):
-    """A ledger that hands out no more claims once `drain()` is called: the daemon's work loop then ends."""
+def mailbox_specs(mailbox: MailboxConfig) -> tuple[ServerSpec, ServerSpec]:
+    """A mailbox's two servers: its URLs, else stdio subprocesses with this process's SHOPIFY_*/GMAIL_* variables
+    and the mailbox's env file and `env` on top."""
+    base = server_environment()
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.draining = False
+    def spec(name: str, module: str, server: ServerConfig) -> ServerSpec:
+        if server.url:
+            return ServerSpec(name, url=server.url)
+        return ServerSpec(name, module=module, env=server.environment(base))
 
-    def drain(self) -> None:
-        self.draining = True
+    return spec("shopify", "shopify_mcp", mailbox.shopify), spec("gmail", "gmail_mcp", mailbox.gmail)
 
-    async def claim(self, worker: str, *, limit: int) -> list[Claim]:
-        return [] if self.draining else await super().claim(worker, limit=limit)
 
-    async def claim_drafted(self, worker: str, *, limit: int) -> list[Claim]:
-        return [] if self.draining else await super().claim_drafted(worker, limit=limit)
+def mailboxes(secrets: Secrets, config: AgentConfig) -> list[MailboxConfig]:
+    """The configured `[[mailboxes]]`, or the one mailbox ("default") that the environment describes."""
+    if config.mailboxes:
+        return list(config.mailboxes)
+    return [
+        MailboxConfig(
+            name=DEFAULT_MAILBOX,
+            address=secrets.mailbox,
+            shopify=ServerConfig(url=secrets.shopify_url),
+            gmail=ServerConfig(url=secrets.gmail_url),
+        )
+    ]
+
+
+@dataclass
+class Runtime:
+    """What `open_runtime` opened: the ledger, the LLM (or None) and one `Daemon` per mailbox that started.
+    `unavailable` names the mailboxes whose servers did not start (with why); the others run without them."""
+
+    ledger: Ledger
+    llm: LLM | None
+    daemons: list[Daemon]
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def daemon(self) -> Daemon:
+        """The first mailbox's daemon (the only one without `[[mailboxes]]`)."""
+        return self.daemons[0]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [outcome for daemon in self.daemons for outcome in daemon.outcomes]
+
+    @property
+    def failures(self) -> int:
+        return sum(daemon.failures for daemon in self.daemons)
+
+    def set_hooks(self, hooks: Hooks) -> None:
+        for daemon in self.daemons:
+            daemon.hooks = hooks
 
 
 @asynccontextmanager
 async def open_runtime(
     secrets: Secrets, config: AgentConfig, *, own_address: str | None = None, worker: str | None = None
-) -> AsyncIterator[Daemon]:
-    """Both tool servers and the ledger opened, and a `Daemon` over them; all closed on exit. Without `own_address`
-    (or SUPPORT_AGENT_MAILBOX) the Gmail server is asked for the mailbox's address."""
-    address = own_address or mailbox_address(secrets)
+) -> AsyncIterator[Runtime]:
+    """The ledger and, per mailbox, both tool servers and a `Daemon`; all closed on exit. A mailbox without an
+    address (`address`, SUPPORT_AGENT_MAILBOX or `own_address`) asks its Gmail server. With several mailboxes, one
+    whose servers cannot start is left out (logged, in `unavailable`); when none starts, the first error is raised."""
     worker = worker or worker_name()
     llm = build_llm(secrets, config)
+    wanted = mailboxes(secrets, config)
     async with (
         llm if llm is not None else contextlib.nullcontext(),
-        ToolServers(*server_specs(secrets)) as servers,
-        DrainableLedger(secrets.ledger) as ledger,
+        Ledger(secrets.ledger) as ledger,
+        AsyncExitStack() as stack,
     ):
-        address = address or await ask_mailbox_address(servers)
         await anyio.to_thread.run_sync(language.warm_up)  # the identifier's model loads off the event loop
-        pipeline = Pipeline(servers, ledger, config, own_address=address, worker=worker, llm=llm)
-        yield Daemon(servers, ledger, config, own_address=address, worker=worker, pipeline=pipeline)
+        runtime = Runtime(ledger=ledger, llm=llm, daemons=[])
+        errors: list[Exception] = []
+        for mailbox in wanted:
+            try:
+                servers = await stack.enter_async_context(ToolServers(*mailbox_specs(mailbox)))
+                address = mailbox.address or own_address or await ask_mailbox_address(servers)
+            except (ServerUnavailableError, ConfigError) as exc:
+                if len(wanted) == 1:
+                    raise
+                logger.error("Mailbox %s is left out: %s", mailbox.name, exc)
+                runtime.unavailable[mailbox.name] = str(exc)
+                errors.append(exc)
+                continue
+            mailbox_config = config.for_mailbox(mailbox) if config.mailboxes else config
+            pipeline = Pipeline(servers, ledger, mailbox_config, own_address=address, worker=worker, llm=llm)
+            runtime.daemons.append(
+                Daemon(
+                    servers,
+                    ledger,
+                    mailbox_config,
+                    own_address=address,
+                    mailbox=mailbox.name,
+                    worker=worker,
+                    pipeline=pipeline,
+                )
+            )
+        if not runtime.daemons:
+            raise errors[0]
+        yield runtime
 
 
 def build_llm(secrets: Secrets, config: AgentConfig) -> LLM | None:
@@ -119,41 +183,56 @@ def build_llm(secrets: Secrets, config: AgentConfig) -> LLM | None:
 
 
 async def drain(
-    daemon: Daemon, *, grace_period: float, stop: anyio.Event, force: anyio.Event | None = None, poll: bool = True
+    runtime: Runtime | Daemon,
+    *,
+    grace_period: float,
+    stop: anyio.Event,
+    force: anyio.Event | None = None,
+    poll: bool = True,
 ) -> None:
-    """One cycle: poll, then process everything claimable. Shielded from cancellation; once `stop` is set no new
-    message is claimed and the ones in flight get `grace_period` seconds to finish (all at once when `force` is
-    set). What is cut off stays claimed in the ledger until its lease ends, then is processed again."""
-    error: Exception | None = None
+    """One cycle for every mailbox at once: poll, then process everything claimable. Shielded from cancellation;
+    once `stop` is set no new message is claimed and the ones in flight get `grace_period` seconds to finish (all
+    at once when `force` is set). What is cut off stays claimed in the ledger until its lease ends, then is
+    processed again. A mailbox whose poll or work fails does not stop the others; with one mailbox its error is
+    raised."""
+    daemons = runtime.daemons if isinstance(runtime, Runtime) else [runtime]
+    errors: list[Exception] = []
     with anyio.CancelScope(shield=True) as scope:
         async with anyio.create_task_group() as tg:
 
             async def deadline() -> None:
                 await stop.wait()
-                if isinstance(daemon.ledger, DrainableLedger):
-                    daemon.ledger.drain()
+                for daemon in daemons:
+                    daemon.should_exit = True
                 scope.deadline = min(scope.deadline, anyio.current_time() + grace_period)
                 if force is not None:
                     await force.wait()
                     scope.cancel()
 
+            async def cycle(daemon: Daemon) -> None:
+                try:
+                    if poll and not stop.is_set():
+                        await daemon.poll()
+                    await daemon.work()
+                except Exception as exc:  # kept apart so one mailbox's failure leaves the others running
+                    if len(daemons) > 1:
+                        level = logging.WARNING if isinstance(exc, POLL_ERRORS) else logging.ERROR
+                        logger.log(level, "Mailbox %s: %s: %s", daemon.mailbox, type(exc).__name__, exc)
+                    errors.append(exc)
+
             tg.start_soon(deadline)
-            try:
-                if poll and not stop.is_set():
-                    await daemon.poll()
-                await daemon.work()
-            except Exception as exc:  # not caught: taken out of the task group's wrapping, re-raised below
-                error = exc
-            finally:
-                tg.cancel_scope.cancel()
+            async with anyio.create_task_group() as cycles:
+                for daemon in daemons:
+                    cycles.start_soon(cycle, daemon)
+            tg.cancel_scope.cancel()
     if scope.cancelled_caught:
         logger.warning("Shutdown: messages still in flight were cut off; they are retried when their lease ends")
-    if error is not None:
-        raise error
+    if errors and len(daemons) == 1:
+        raise errors[0]
 
 
 async def run_forever(
-    daemon: Daemon,
+    runtime: Runtime | Daemon,
     *,
     poll_interval: float,
     grace_period: float,
@@ -162,15 +241,19 @@ async def run_forever(
     report: Callable[[Outcome], None] | None = None,
 ) -> None:
     """Poll and work every `poll_interval` seconds until `stop`; then drain (see `drain`) and return."""
+    daemons = runtime.daemons if isinstance(runtime, Runtime) else [runtime]
     while not stop.is_set():
         try:
-            await drain(daemon, grace_period=grace_period, stop=stop, force=force)
+            await drain(runtime, grace_period=grace_period, stop=stop, force=force)
         except POLL_ERRORS as exc:
             logger.warning("Polling the mailbox failed (%s); trying again in %g s", exc, poll_interval)
-        outcomes, daemon.outcomes = daemon.outcomes, []  # the daemon keeps every outcome; a long run must not
-        for outcome in outcomes:
-            if report is not None:
-                report(outcome)
+        except LedgerError as exc:
+            logger.error("The ledger failed (%s); trying again in %g s", exc, poll_interval)
+        for daemon in daemons:
+            outcomes, daemon.outcomes = daemon.outcomes, []  # the daemon keeps every outcome; a long run must not
+            for outcome in outcomes:
+                if report is not None:
+                    report(outcome)
         with anyio.move_on_after(poll_interval):
             await stop.wait()
 

@@ -16,10 +16,12 @@ from pydantic import Field, SecretStr, ValidationError, create_model
 
 from orchestrator.api import HealthState, create_app
 from orchestrator.config import AgentConfig, Secrets
-from orchestrator.daemon import Daemon
+from orchestrator.daemon import Hooks
 from orchestrator.errors import ConfigError, LedgerError, StartupError
+from orchestrator.ledger import Claim, Ledger
 from orchestrator.metrics import Metrics
-from orchestrator.runner import POLL_ERRORS, mailbox_address, open_runtime, run_forever, watch_signals
+from orchestrator.pipeline import Outcome
+from orchestrator.runner import mailbox_address, open_runtime, run_forever, watch_signals
 from orchestrator.stats_command import AddParser
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
@@ -58,20 +60,20 @@ def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
         raise StartupError(f"--insecure-no-secret serves only on loopback (127.0.0.1, ::1), not on {host}.")
 
 
-def _time_polls(daemon: Daemon, health: HealthState) -> None:
-    """Record each poll's success or failure for the health probe (the daemon has no hook for it)."""
-    poll = daemon.poll
+def health_hooks(ledger: Ledger, health: HealthState, metrics: Metrics) -> Hooks:
+    """The daemon hooks that keep the health probe and the metrics current: each poll's success or failure, and
+    each message's ledger entry once its attempt ended."""
 
-    async def timed() -> int:
-        try:
-            new = await poll()
-        except POLL_ERRORS as exc:
-            health.note_poll(f"{type(exc).__name__}: {exc}"[:300])
-            raise
-        health.note_poll()
-        return new
+    async def on_poll(new: int, error: Exception | None) -> None:
+        health.note_poll(None if error is None else f"{type(error).__name__}: {error}"[:300])
 
-    daemon.poll = timed  # type: ignore[method-assign]
+    async def on_message_end(claim: Claim, outcome: Outcome | None) -> None:
+        entry = await ledger.get(claim.mailbox, claim.message_id)
+        if entry is not None:
+            metrics.count(entry)
+            health.note_entry(entry)
+
+    return Hooks(on_message_end=on_message_end, on_poll=on_poll)
 
 
 async def serve(
@@ -110,35 +112,29 @@ async def serve(
     failures: list[str] = []
     async with anyio.create_task_group() as tg:
         await tg.start(watch_signals, stop, force)
-        async with open_runtime(secrets, config, own_address=address) as daemon:
+        async with open_runtime(secrets, config, own_address=address) as runtime:
+            first = runtime.daemon
             app = create_app(
-                servers=daemon.servers,
-                config=config,
+                servers=first.servers,
+                config=first.config,
                 secret=secret,
                 insecure=insecure,
-                ledger=daemon.ledger,
+                ledger=runtime.ledger,
                 metrics=metrics,
-                llm=daemon.pipeline.llm,
+                llm=runtime.llm,
                 health_state=health,
+                mailbox=first.mailbox,
             )
             server = SignallessServer(
                 uvicorn_config(app, host=host, port=port, limits=limits, log_level="warning", lifespan="off")
             )
-
-            async def after_message(message_id: str) -> None:
-                entry = await daemon.ledger.get(message_id)
-                if entry is not None:
-                    metrics.count(entry)
-                    health.note_entry(entry)
-
-            daemon.after_message = after_message
-            _time_polls(daemon, health)
+            runtime.set_hooks(health_hooks(runtime.ledger, health, metrics))
 
             async def worker() -> None:
                 health.worker_alive = True
                 try:
                     await run_forever(
-                        daemon,
+                        runtime,
                         poll_interval=poll_interval,
                         grace_period=config.daemon.grace_period,
                         stop=stop,
@@ -185,7 +181,7 @@ async def serve(
                 await http()
                 await stop.wait()
                 # the worker drains (grace period) and returns; the other two end with the server
-            daemon.after_message = None
+            runtime.set_hooks(Hooks())
         tg.cancel_scope.cancel()
     if failures:
         err.write(f"support-agent serve: {failures[0]}\n")

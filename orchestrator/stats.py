@@ -1,6 +1,6 @@
 """`support-agent stats`: what the ledger says about a period, as plain-text tables (and `--html FILE`, a page).
 
-The numbers, all computed from `LedgerEntry` rows by `compute`:
+The numbers, all computed in SQL by `Ledger.stats` (`ledger_stats`) over the messages updated in the period:
 
 * **time to draft** of a drafted message = the sum of its stage timings (fetch, gatekeeper, router, agent, draft,
   label, … summed over attempts): the work spent on it, without queue waits or retry backoff. A row without timings
@@ -15,26 +15,18 @@ The numbers, all computed from `LedgerEntry` rows by `compute`:
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
-
-from orchestrator.ledger_schema import STATES, LedgerEntry
-from orchestrator.models import CATEGORIES, Verdict
 
 __all__ = [
     "ESCALATION_TOOL",
     "CategoryStats",
     "Stats",
     "ToolStats",
-    "compute",
     "parse_period",
     "render_tables",
-    "time_to_draft_ms",
 ]
 
 ESCALATION_TOOL = "escalate_ticket"
@@ -98,6 +90,8 @@ class Stats:
     tokens_prompt: int
     tokens_completion: int
     needs_human: int
+    mailboxes: tuple[str, ...] = ()
+    """The mailboxes counted: the one asked for, or every mailbox with messages in the period."""
 
     @property
     def escalation_rate(self) -> float | None:
@@ -122,82 +116,6 @@ class Stats:
     @property
     def tool_errors(self) -> int:
         return sum(tool.errors for tool in self.tools)
-
-
-def time_to_draft_ms(entry: LedgerEntry) -> float | None:
-    """The sum of the entry's stage timings; without timings, finished_at - first_seen_at; None if neither is known."""
-    if entry.timings:
-        return float(sum(entry.timings.values()))
-    if entry.finished_at is not None:
-        return max(0.0, (entry.finished_at - entry.first_seen_at).total_seconds() * 1000)
-    return None
-
-
-def p95(values: Sequence[float]) -> float | None:
-    """The nearest-rank 95th percentile (an observed value; the maximum for fewer than 20 values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def compute(entries: Iterable[LedgerEntry], *, since: datetime | None = None) -> Stats:
-    """Every number `stats` shows, from ledger entries (those of the period starting at `since`)."""
-    entries = list(entries)
-    states = Counter(e.state for e in entries)
-    verdicts = Counter(e.verdict.value if e.verdict is not None else NO_VERDICT for e in entries)
-    reasons = Counter(e.reason for e in entries if e.reason)
-    drafted = [e for e in entries if e.draft_id is not None]
-    customers = [e for e in entries if e.verdict == Verdict.PROCESS]
-
-    routed: Counter[str] = Counter(e.category for e in entries if e.category)
-    timings: dict[str, list[float]] = {}
-    for entry in drafted:
-        ms = time_to_draft_ms(entry)
-        if entry.category and ms is not None:
-            timings.setdefault(entry.category, []).append(ms)
-    names = [*CATEGORIES, *sorted(set(routed) - set(CATEGORIES))]
-    categories = tuple(
-        CategoryStats(
-            category=name,
-            count=routed.get(name, 0),
-            drafted=len(timings.get(name, [])),
-            avg_ms=sum(timings[name]) / len(timings[name]) if timings.get(name) else None,
-            p95_ms=p95(timings.get(name, [])),
-        )
-        for name in names
-    )
-
-    calls = Counter(tool for e in entries for tool in e.tools)
-    errors = Counter(tool for e in entries for tool, _ in e.tool_errors)
-    tools = tuple(
-        ToolStats(tool, calls.get(tool, 0), errors.get(tool, 0))
-        for tool in sorted(set(calls) | set(errors), key=lambda t: (-calls.get(t, 0), t))
-    )
-
-    engines: Counter[str] = Counter(e.engine or "unknown" for e in drafted)
-    llm = [e for e in entries if e.llm_calls > 0]
-    verdict_names = [v.value for v in Verdict] + ([NO_VERDICT] if verdicts.get(NO_VERDICT) else [])
-    return Stats(
-        since=since,
-        total=len(entries),
-        states=MappingProxyType({state: states.get(state, 0) for state in STATES}),
-        verdicts=MappingProxyType({name: verdicts.get(name, 0) for name in verdict_names}),
-        top_reasons=tuple(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS]),
-        categories=categories,
-        processed=len(customers),
-        drafted=len(drafted),
-        escalated=sum(1 for e in customers if ESCALATION_TOOL in e.tools),
-        alerts_escalated=sum(1 for e in entries if e.verdict != Verdict.PROCESS and ESCALATION_TOOL in e.tools),
-        tools=tools,
-        engines=MappingProxyType(
-            {name: engines.get(name, 0) for name in [*ENGINES, *sorted(set(engines) - set(ENGINES))]}
-        ),
-        llm_messages=len(llm),
-        tokens_prompt=sum(e.tokens_prompt for e in llm),
-        tokens_completion=sum(e.tokens_completion for e in llm),
-        needs_human=states.get("needs_human", 0),
-    )
 
 
 # --- text ------------------------------------------------------------------------------------------------------
@@ -236,7 +154,10 @@ def render_tables(stats: Stats) -> str:
         return (
             f"No messages in this period ({period_text(stats)}): try a longer one, e.g. --since 30d or --since all.\n"
         )
-    lines = [f"support-agent stats: {stats.total} messages, {period_text(stats)}", ""]
+    lines = [f"support-agent stats: {stats.total} messages, {period_text(stats)}"]
+    if stats.mailboxes:
+        lines.append(f"mailboxes: {', '.join(stats.mailboxes)}")
+    lines.append("")
     lines += _table(
         "Messages by state",
         ("state", "messages", "share"),
@@ -264,7 +185,8 @@ def render_tables(stats: Stats) -> str:
     lines += _table(
         "Tools",
         ("tool", "calls", "errors", "error rate"),
-        [(t.tool, str(t.calls), str(t.errors), percent(t.errors, t.calls)) for t in stats.tools] or [("(none)", "0")],
+        [(t.tool, str(t.calls), str(t.errors), percent(t.errors, t.calls)) for t in stats.tools]
+        or [("(none)", "0", "0", "—")],
     )
     lines += _table(
         "Drafts by engine",

@@ -11,7 +11,7 @@ from typing import TextIO
 import anyio
 
 from orchestrator.errors import LedgerError
-from orchestrator.stats import compute, parse_period, render_tables
+from orchestrator.stats import parse_period, render_tables
 from orchestrator.stats_html import render_html
 
 __all__ = ["AddParser", "add_stats_parser", "run_stats"]
@@ -45,22 +45,28 @@ def add_stats_parser(add_parser: AddParser, common_parent: argparse.ArgumentPars
     stats.add_argument(
         "--html", type=Path, metavar="FILE", help="also write one self-contained HTML page with charts to FILE"
     )
+    stats.add_argument(
+        "--mailbox",
+        metavar="NAME",
+        help="only this mailbox's messages (default: every mailbox; the output names those counted)",
+    )
     return stats
 
 
-async def run_stats(args: argparse.Namespace, ledger_path: Path, out: TextIO) -> int:
-    """Print the tables for `args.since` (default all) and write `args.html` if given; 0, or LedgerError if no file."""
+async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: TextIO) -> int:
+    """Print the tables for `args.since` (default all) and `args.mailbox` (default every one), and write
+    `args.html` if given; 0, or LedgerError if the ledger is a path with no file."""
     from orchestrator.ledger import Ledger
+    from orchestrator.ledger_engine import is_url
 
     since = parse_period(getattr(args, "since", None) or "all")
-    if not await anyio.Path(ledger_path).is_file():
+    if not is_url(ledger_location) and not await anyio.Path(ledger_location).is_file():
         raise LedgerError(
-            f"There is no ledger at {ledger_path}: the daemon writes it on its first run (`support-agent once`), "
+            f"There is no ledger at {ledger_location}: the daemon writes it on its first run (`support-agent once`), "
             "or point the configuration's ledger path at an existing one"
         )
-    async with Ledger(ledger_path) as ledger:
-        entries = await ledger.entries(since)
-    stats = compute(entries, since=since)
+    async with Ledger(ledger_location) as ledger:
+        stats = await ledger.stats(since, mailbox=getattr(args, "mailbox", None))
     out.write(render_tables(stats))
     html_path: Path | None = getattr(args, "html", None)
     if html_path is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 
@@ -11,7 +12,7 @@ import anyio
 from shopify_mcp.config import ShopifySettings, load_settings
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits
-from support_core.transport import OneLineErrorParser, Transport
+from support_core.transport import OneLineErrorParser, Transport, add_stateful_flag
 
 __all__ = ["main", "serve"]
 __version__ = "0.1.0"
@@ -32,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add_http_flags(parser, forwarded_env=FORWARDED_ENV)
+    add_stateful_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -42,8 +44,11 @@ async def serve(
     port: int,
     log_level: str,
     limits: HttpLimits | None = None,
+    *,
+    stateless: bool = True,
 ) -> None:
-    """Open the services and run the server on the chosen transport until it is stopped (`limits`: over HTTP)."""
+    """Open the services and run the server on the chosen transport until it is stopped (`limits`: over
+    HTTP; `stateless`: Streamable HTTP without sessions, so replicas can share a load balancer)."""
     from shopify_mcp.context import open_context
     from shopify_mcp.server import create_server
     from support_core.transport import run_server
@@ -51,7 +56,14 @@ async def serve(
     async with open_context(settings) as ctx:
         logger.info("shopify-mcp ready (%s, %s)", transport, ctx.mode)
         await run_server(
-            create_server(ctx), transport, settings, host=host, port=port, log_level=log_level, limits=limits
+            create_server(ctx),
+            transport,
+            settings,
+            host=host,
+            port=port,
+            log_level=log_level,
+            limits=limits,
+            stateless=stateless,
         )
 
 
@@ -63,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings()
         limits = http_limits(args, settings.mcp_forwarded_allow_ips)
-        anyio.run(serve, settings, args.transport, args.host, args.port, args.log_level, limits)
+        run = functools.partial(serve, stateless=not args.stateful)
+        anyio.run(run, settings, args.transport, args.host, args.port, args.log_level, limits)
     except ConfigError as exc:
         print(f"shopify-mcp: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -21,6 +21,8 @@ DEFAULT_METAFIELD_KEYS = (
     "origin",
 )
 _API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$|^unstable$")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+"""What starts a SHOPIFY_TICKET_DB value that names a PostgreSQL database instead of a SQLite file."""
 
 
 def default_data_dir() -> Path:
@@ -76,7 +78,10 @@ class ShopifySettings(BaseSettings):
 
     # --- Escalation tickets --------------------------------------------------------------------------
     ticket_sink: Literal["local", "webhook", "zendesk"] = "local"
-    ticket_db: Path = Field(default_factory=lambda: default_data_dir() / "tickets.sqlite3")
+    ticket_db: Path | SecretStr = Field(default_factory=lambda: default_data_dir() / "tickets.sqlite3")
+    """Where the local sink keeps tickets: a SQLite file path, or a `postgresql://user@host:port/db` URL (a shared
+    PostgreSQL store for several replicas; kept secret because it may hold a password). See `ticket_db_path` and
+    `ticket_db_url`."""
     ticket_webhook_url: str | None = None
     ticket_webhook_secret: SecretStr | None = None
     zendesk_subdomain: str | None = None
@@ -98,6 +103,21 @@ class ShopifySettings(BaseSettings):
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("ticket_db", mode="before")
+    @classmethod
+    def _ticket_db(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value.startswith(POSTGRES_SCHEMES):
+            return SecretStr(value)
+        if "://" in value:
+            scheme = value.partition("://")[0]
+            raise ValueError(f"SHOPIFY_TICKET_DB must be a file path or a postgresql:// URL, not a {scheme}:// URL")
+        return Path(value).expanduser()
 
     @field_validator("api_version")
     @classmethod
@@ -125,6 +145,16 @@ class ShopifySettings(BaseSettings):
                 "SHOPIFY_ZENDESK_API_TOKEN"
             )
         return self
+
+    @property
+    def ticket_db_url(self) -> str | None:
+        """The PostgreSQL URL when SHOPIFY_TICKET_DB is one (it may hold a password: never log it), else None."""
+        return self.ticket_db.get_secret_value() if isinstance(self.ticket_db, SecretStr) else None
+
+    @property
+    def ticket_db_path(self) -> Path | None:
+        """The SQLite file when SHOPIFY_TICKET_DB is a path, else None."""
+        return self.ticket_db if isinstance(self.ticket_db, Path) else None
 
     @property
     def bearer_token_variable(self) -> str:

@@ -1,7 +1,7 @@
 """The Shopify server's self-check (the `diagnose` tool): mode, token, API version, access scopes, ticket sink.
 
 Each network call is bounded by `call_timeout` seconds and made once (no retry). Nothing is written except a temporary
-file in the tickets folder, deleted at once, and no ticket is sent.
+file in the tickets folder, deleted at once, and no ticket is sent (a PostgreSQL ticket store is only read).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import httpx
 from shopify_mcp.client import SCOPE_HINTS
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.context import ShopifyContext, open_context
-from shopify_mcp.errors import AuthenticationError, ShopifyAPIError
+from shopify_mcp.errors import AuthenticationError, ConfigError, ShopifyAPIError, TicketSinkError
 from support_core.diagnosis import Check, Diagnosis, bounded, failed, folder_check, passed, skipped
 
 __all__ = ["NEEDED_SCOPES", "SCOPE_HINTS", "diagnose"]
@@ -119,10 +119,15 @@ def scope_check(data: dict[str, Any]) -> Check:
 
 
 async def _ticket_check(settings: ShopifySettings, http: httpx.AsyncClient, call_timeout: float) -> Check:
-    """Local sink: its folder is writable. Webhook: the receiver answers. Zendesk: it accepts the API token."""
+    """Local sink: its folder is writable, or its PostgreSQL database answers and lets this user keep tickets there.
+    Webhook: the receiver answers. Zendesk: it accepts the API token."""
     name = "Ticket sink"
+    if settings.ticket_sink == "local" and settings.ticket_db_url is not None:
+        return await _postgres_check(name, settings.ticket_db_url, call_timeout)
     if settings.ticket_sink == "local":
-        check = folder_check(name, settings.ticket_db.parent, "make it a writable folder or set SHOPIFY_TICKET_DB")
+        assert settings.ticket_db_path is not None
+        folder = settings.ticket_db_path.parent
+        check = folder_check(name, folder, "make it a writable folder or set SHOPIFY_TICKET_DB")
         return check.model_copy(update={"detail": f"local SQLite in {check.detail}"})
     if settings.ticket_sink == "webhook":
         url = settings.ticket_webhook_url or ""
@@ -152,6 +157,22 @@ async def _ticket_check(settings: ShopifySettings, http: httpx.AsyncClient, call
         fix = "check SHOPIFY_ZENDESK_SUBDOMAIN or SHOPIFY_ZENDESK_URL"
         return failed(name, f"{where} answered HTTP {response.status_code}", fix)
     return passed(name, f"{where} accepts the API token")
+
+
+async def _postgres_check(name: str, url: str, call_timeout: float) -> Check:
+    from shopify_mcp.ticket_store_pg import PostgresTicketStore, describe_postgres_url
+
+    fix = "check SHOPIFY_TICKET_DB (host, port, database, user, password) and that PostgreSQL is running there"
+    try:
+        store = PostgresTicketStore(url, connect_timeout=call_timeout, statement_timeout=call_timeout)
+        detail = await bounded(call_timeout + 1, store.probe())
+    except ConfigError as exc:  # psycopg is not installed
+        return failed(name, f"{describe_postgres_url(url)}: {exc}", "install the postgres extra")
+    except TicketSinkError as exc:
+        return failed(name, str(exc), fix)
+    except TimeoutError:
+        return failed(name, f"{describe_postgres_url(url)}: no answer within {call_timeout:g}s", fix)
+    return passed(name, f"local store in {detail}")
 
 
 def _origin(url: str) -> str:

@@ -17,7 +17,7 @@ from shopify_mcp.context import ShopifyContext
 from shopify_mcp.diagnosis import diagnose
 from shopify_mcp.errors import ShopifyAPIError, ShopifyMCPError
 from shopify_mcp.inputs import normalise_customer_email
-from shopify_mcp.tickets import LocalTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
+from shopify_mcp.tickets import ListableTicketSink, Priority, Ticket, TicketCategory, TicketList, TicketRequest
 from support_core.diagnosis import Diagnosis
 from support_core.store import (
     CustomerOrders,
@@ -244,7 +244,7 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
                 "customer_email is required: tickets are only listed for the customer they belong to. Pass the "
                 "email of the customer you are helping."
             )
-        if not isinstance(ctx.tickets, LocalTicketSink):
+        if not isinstance(ctx.tickets, ListableTicketSink):
             raise ToolError(
                 f"Tickets are sent to {ctx.settings.ticket_sink}, not stored locally: list them in that system."
             )

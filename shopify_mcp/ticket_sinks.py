@@ -255,12 +255,20 @@ class ZendeskTicketSink(_RemoteTicketSink):
 
 
 def build_ticket_sink(settings: ShopifySettings, http: AsyncClient) -> TicketSink:
-    """The sink `settings.ticket_sink` names, retrying as `max_retries`, `retry_base_delay`, `retry_max_delay` say."""
+    """The sink `settings.ticket_sink` names, retrying as `max_retries`, `retry_base_delay`, `retry_max_delay` say.
+    The local sink is a SQLite file, or PostgreSQL when SHOPIFY_TICKET_DB is a `postgresql://` URL."""
     backoff = RetryPolicy(
         base=settings.retry_base_delay, max_delay=settings.retry_max_delay, attempts=settings.max_retries + 1
     )
     if settings.ticket_sink == "local":
-        return LocalTicketSink(settings.ticket_db)
+        if settings.ticket_db_url is not None:  # a shared PostgreSQL store (replicas), psycopg imported only now
+            from shopify_mcp.ticket_store_pg import PostgresTicketStore
+
+            return PostgresTicketStore(
+                settings.ticket_db_url, connect_timeout=settings.timeout, statement_timeout=settings.timeout
+            )
+        assert settings.ticket_db_path is not None
+        return LocalTicketSink(settings.ticket_db_path)
     if settings.ticket_sink == "webhook":
         if not (settings.ticket_webhook_url and settings.ticket_webhook_secret):
             raise ConfigError("SHOPIFY_TICKET_SINK=webhook needs SHOPIFY_TICKET_WEBHOOK_URL and _SECRET")

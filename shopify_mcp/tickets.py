@@ -1,7 +1,9 @@
-"""Escalation tickets: the `TicketSink` interface, and the local sink (a SQLite file, listable).
+"""Escalation tickets: the `TicketSink` interface, the `ListableTicketSink` one (stores that can list what they
+hold), and the local sink (a SQLite file, listable).
 
 Customer addresses are in `support_core`'s normal form (`TicketRequest` normalises them; the local sink's email
-filter uses the same form). The webhook and Zendesk sinks, and `build_ticket_sink`, are in `ticket_sinks`.
+filter uses the same form). The webhook and Zendesk sinks, and `build_ticket_sink`, are in `ticket_sinks`; the
+PostgreSQL store the local sink becomes when SHOPIFY_TICKET_DB is a `postgresql://` URL is in `ticket_store_pg`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from support_core.store import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ListableTicketSink",
     "LocalTicketSink",
     "Priority",
     "Ticket",
@@ -75,6 +78,29 @@ class TicketSink(ABC):
         """Release what the sink holds. The shared `httpx.AsyncClient` belongs to the caller and stays open."""
 
 
+class ListableTicketSink(TicketSink):
+    """A sink that keeps its tickets and can list them (`list_tickets`): the local SQLite file or PostgreSQL.
+
+    Both number tickets `T-000042` in creation order, keep customer addresses in `support_core`'s normal form, and
+    store every `create` as a new ticket (no deduplication: escalating twice makes two tickets)."""
+
+    location: str
+    """Where the tickets are, for messages: a file path, or `PostgreSQL host:port/database` (never a password)."""
+
+    async def list(self, status: str | None = None, limit: int = 50, email: str | None = None) -> TicketList:
+        """Tickets newest first, optionally only one status ('open'/'closed') or one customer's email (compared in
+        `support_core`'s normal form, as stored; a malformed one is an `InvalidInputError`)."""
+        if status not in (None, "open", "closed"):
+            raise InvalidInputError(f"Unknown ticket status {status!r}: use 'open', 'closed' or nothing for all")
+        limit = max(1, min(500, limit))
+        email = normalise_customer_email(email) if email and email.strip() else None
+        return await self._page(status, limit, email)
+
+    @abstractmethod
+    async def _page(self, status: str | None, limit: int, email: str | None) -> TicketList:
+        """Up to `limit` tickets, newest first, with the number matching; arguments already checked."""
+
+
 # --- Local SQLite -----------------------------------------------------------------------------------------
 
 _SCHEMA = (
@@ -90,12 +116,13 @@ _TO_VERSION_2 = (
 _COLUMNS = ("created_at", "status", *TicketRequest.model_fields)
 
 
-class LocalTicketSink(TicketSink):
+class LocalTicketSink(ListableTicketSink):
     """Tickets in a SQLite file (WAL mode); one short connection per call in a worker thread, so concurrent tasks
     and other processes can share the file (a writer waits up to `busy_timeout` seconds for another's lock)."""
 
     def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self.busy_timeout = busy_timeout
         self._ready = False
         self._init_lock = threading.Lock()
@@ -105,13 +132,7 @@ class LocalTicketSink(TicketSink):
         logger.info("Ticket %s (%s) created in the local sink", ticket.id, ticket.category)
         return ticket
 
-    async def list(self, status: str | None = None, limit: int = 50, email: str | None = None) -> TicketList:
-        """Tickets newest first, optionally only one status ('open'/'closed') or one customer's email (compared in
-        `support_core`'s normal form, as stored; a malformed one is an `InvalidInputError`)."""
-        if status not in (None, "open", "closed"):
-            raise InvalidInputError(f"Unknown ticket status {status!r}: use 'open', 'closed' or nothing for all")
-        limit = max(1, min(500, limit))
-        email = normalise_customer_email(email) if email and email.strip() else None
+    async def _page(self, status: str | None, limit: int, email: str | None) -> TicketList:
         return await anyio.to_thread.run_sync(self._select, status, limit, email)
 
     def _insert(self, request: TicketRequest) -> Ticket:

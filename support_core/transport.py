@@ -1,5 +1,6 @@
 """Serving an MCP server (stdio, Streamable HTTP, SSE) or any ASGI app: bearer token, Host/Origin checks, HTTP
-limits, and loopback serving for tests and emulators. Both MCP servers and `support-agent serve` use it."""
+limits, stateless Streamable HTTP (any replica answers any request), and loopback serving for tests and emulators.
+Both MCP servers and `support-agent serve` use it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ logger = logging.getLogger(__name__)
 Transport = Literal["stdio", "streamable-http", "sse"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 PUBLIC_PATHS = frozenset({"/health"})
+MCP_PATH = "/mcp"
+STATEFUL_HELP = (
+    "keep MCP sessions in this process (Streamable HTTP): needed only by clients that wait for server-initiated "
+    "messages on a GET stream; such a server cannot sit behind a load balancer without sticky sessions. Default: "
+    "stateless, so any replica answers any request. The sse transport is always stateful"
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -62,6 +69,32 @@ class BearerTokenMiddleware:
         await self._app(scope, receive, send)
 
 
+class NoEventStreamMiddleware:
+    """Stateless Streamable HTTP: `GET /mcp` answers 405, as the MCP spec allows for a server without a stream of
+    its own. Without it the SDK holds the GET open forever, silent, tying up a connection (and a proxy's)."""
+
+    def __init__(self, app: ASGIApp, path: str = MCP_PATH) -> None:
+        self._app = app
+        self._path = path  # `/mcp/` still gets Starlette's redirect to `/mcp` first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == self._path:
+            body = (
+                b'{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Method Not Allowed: this '
+                b'server is stateless and offers no event stream; POST requests instead"}}'
+            )
+            headers = [(b"content-type", b"application/json"), (b"allow", b"POST")]
+            await send({"type": "http.response.start", "status": 405, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._app(scope, receive, send)
+
+
+def add_stateful_flag(parser: argparse.ArgumentParser) -> None:
+    """`--stateful`: the MCP servers' switch back to per-process sessions (see `STATEFUL_HELP`)."""
+    parser.add_argument("--stateful", action="store_true", help=STATEFUL_HELP)
+
+
 def transport_security(host: str, extra_hosts: tuple[str, ...]) -> TransportSecuritySettings | None:
     """Host/Origin checks: always on for loopback binds; on a public bind only when allowed hosts are configured."""
     if is_loopback(host):
@@ -83,9 +116,16 @@ def http_app(
     bearer_token: str | None,
     allowed_hosts: tuple[str, ...] = (),
     token_setting: str = "the server's bearer-token setting",
+    stateless: bool = True,
 ) -> ASGIApp:
     """The ASGI app for an HTTP transport. Refuses a non-loopback bind without a bearer token; the error names
-    `token_setting`, the variable that sets it (SHOPIFY_MCP_BEARER_TOKEN, GMAIL_MCP_BEARER_TOKEN)."""
+    `token_setting`, the variable that sets it (SHOPIFY_MCP_BEARER_TOKEN, GMAIL_MCP_BEARER_TOKEN).
+
+    Streamable HTTP is `stateless` by default: no `Mcp-Session-Id`, a fresh transport for each POST, so replicas
+    behind a round-robin balancer each answer any request (handshake-era clients included; 2026-07-28 clients
+    have no sessions anyway). Responses stay SSE streams, which carry a tool's progress and log notifications
+    before its result; what is lost is the GET stream and server-to-client requests (sampling, elicitation),
+    which neither server uses. `stateless=False` keeps sessions in this process (the SDK's default)."""
     if not is_loopback(host) and not bearer_token:
         raise ConfigError(
             f"Refusing to listen on {host} without authentication: set {token_setting} (a long random "
@@ -95,7 +135,11 @@ def http_app(
     if transport == "sse":
         app: ASGIApp = server.sse_app(transport_security=security, host=host)
     else:
-        app = server.streamable_http_app(transport_security=security, host=host)
+        app = server.streamable_http_app(
+            streamable_http_path=MCP_PATH, stateless_http=stateless, transport_security=security, host=host
+        )
+        if stateless:
+            app = NoEventStreamMiddleware(app, MCP_PATH)
     if bearer_token:
         app = BearerTokenMiddleware(app, bearer_token)
     return app
@@ -134,9 +178,10 @@ async def run_server(
     port: int,
     log_level: str,
     limits: HttpLimits | None = None,
+    stateless: bool = True,
 ) -> None:
     """Run an MCP server on stdio, or on HTTP behind the checks above (the bearer token and allowed hosts of
-    `settings`) and `limits` (default: `HttpLimits()`)."""
+    `settings`) and `limits` (default: `HttpLimits()`); Streamable HTTP is `stateless` unless told otherwise."""
     if transport == "stdio":
         await server.run_stdio_async()
         return
@@ -148,7 +193,10 @@ async def run_server(
         bearer_token=token,
         allowed_hosts=settings.mcp_allowed_hosts,
         token_setting=settings.bearer_token_variable,
+        stateless=stateless,
     )
+    if transport == "streamable-http":
+        logger.info("Streamable HTTP is %s", "stateless" if stateless else "stateful (sessions live in this process)")
     await serve_http(app, host, port, log_level, limits)
 
 

@@ -1,7 +1,7 @@
 """One `Daemon.run_once()` on a sandbox folder, as a real process the crash tests can kill.
 
     python -m tests.orchestrator.crash_worker FOLDER [STAGE N] [--worker NAME] [--lease S] [--clock-offset S]
-                                                 [--barrier FILE]
+                                                 [--barrier FILE] [--ledger LOCATION]
 
 With STAGE and N, the process SIGKILLs itself the N-th time the pipeline reports STAGE (`on_stage`), after
 printing `KILL <stage> <message id>` on stderr. `--clock-offset` runs the ledger's clock ahead, so the leases of
@@ -38,6 +38,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--clock-offset", type=float, default=0.0)
     parser.add_argument("--barrier", type=Path)
+    parser.add_argument(
+        "--ledger", help="the ledger's location (default: FOLDER/ledger.sqlite3; or a postgresql:// URL)"
+    )
     return parser.parse_args(argv)
 
 
@@ -56,7 +59,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     offset = args.clock_offset
-    ledger = Ledger(args.folder / "ledger.sqlite3", lease_seconds=args.lease, clock=lambda: time.time() + offset)
+    location = args.ledger or args.folder / "ledger.sqlite3"
+    ledger = Ledger(location, lease_seconds=args.lease, clock=lambda: time.time() + offset)
     async with ToolServers(*specs(args.folder)) as servers, ledger:
         daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker=args.worker, on_stage=on_stage)
         if args.barrier is not None:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from orchestrator.errors import RequestError
 from orchestrator.inbox_demo import MAILBOX, prepare, specs
 from orchestrator.ledger import Ledger, State
 from orchestrator.metrics import Metrics
-from orchestrator.serve import serve
+from orchestrator.serve import health_hooks, serve
 from orchestrator.servers import ToolServers
 from support_core.http_limits import HttpLimits
 from support_core.transport import serve_on_loopback
@@ -289,7 +288,7 @@ async def test_metrics_match_the_ledger_after_a_run(tmp_path: Path) -> None:
             load_config(),
             own_address=MAILBOX,
             worker="test",
-            after_message=partial(api.metrics.observe, api.ledger),
+            hooks=health_hooks(api.ledger, HealthState(), api.metrics),
         )
         outcomes = await daemon.run_once()
         counts = await api.ledger.counts_by_state()

@@ -80,7 +80,7 @@ def draft_replying_to(folder: Path, message_id: str) -> Path | None:
 def ledger_entry(folder: Path, message_id: str) -> LedgerEntry | None:
     async def read() -> LedgerEntry | None:
         async with Ledger(folder / "ledger.sqlite3") as ledger:
-            return await ledger.get(message_id)
+            return await ledger.get("default", message_id)
 
     return anyio.run(read)
 

@@ -176,8 +176,8 @@ def user_labels(maildir: Path) -> dict[str, set[str]]:
     return found
 
 
-async def ledger_entries(folder: Path) -> dict[str, LedgerEntry]:
-    async with Ledger(folder / "ledger.sqlite3") as ledger:
+async def ledger_entries(folder: Path, location: str | None = None) -> dict[str, LedgerEntry]:
+    async with Ledger(location or folder / "ledger.sqlite3") as ledger:
         return {entry.message_id: entry for entry in await ledger.entries()}
 
 
@@ -189,8 +189,9 @@ def describe(entries: dict[str, LedgerEntry], names: dict[str, str]) -> str:
     )
 
 
-async def check_final_state(folder: Path, sent_before: dict[str, bytes]) -> None:
-    """Invariants 1-3 on a folder after the workers are done (see the module docstring)."""
+async def check_final_state(folder: Path, sent_before: dict[str, bytes], ledger: str | None = None) -> None:
+    """Invariants 1-3 on a folder after the workers are done (see the module docstring); `ledger` when it is not
+    the folder's SQLite file."""
     maildir = folder / "maildir"
     expected = expectations()
     inbox_files = sandbox_files()[0]
@@ -205,7 +206,7 @@ async def check_final_state(folder: Path, sent_before: dict[str, bytes]) -> None
     leftovers = {str(p.relative_to(maildir)) for p in maildir.rglob("tmp/*")}
     assert not leftovers, f"half-written files left in tmp/: {leftovers}"
 
-    entries = await ledger_entries(folder)
+    entries = await ledger_entries(folder, ledger)
     table = describe(entries, names)
     assert set(entries) == set(inbox), f"ledger and inbox differ:\n{table}"
     stuck = {names[m]: e.state for m, e in entries.items() if e.state not in FINAL}

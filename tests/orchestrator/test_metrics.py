@@ -17,6 +17,7 @@ VERDICT = next(iter(Verdict))
 
 def entry(**changes: object) -> LedgerEntry:
     base = LedgerEntry(
+        mailbox="aurora",
         message_id="m1",
         thread_id="t1",
         state="done",
@@ -55,18 +56,19 @@ def test_a_drafted_message_is_counted_with_its_timings_tokens_and_tools() -> Non
     metrics = Metrics()
     metrics.count(entry())
     found = samples(metrics)
-    labels = (("category", "OrderPlacementStatus"), ("state", "done"), ("verdict", VERDICT.value))
+    box = ("mailbox", "aurora")
+    labels = (("category", "OrderPlacementStatus"), box, ("state", "done"), ("verdict", VERDICT.value))
     assert found[("support_agent_messages_total", labels)] == 1
-    assert found[("support_agent_time_to_draft_seconds_count", (("category", "OrderPlacementStatus"),))] == 1
-    assert found[("support_agent_time_to_draft_seconds_sum", (("category", "OrderPlacementStatus"),))] == 2.0
+    assert found[("support_agent_time_to_draft_seconds_count", (("category", "OrderPlacementStatus"), box))] == 1
+    assert found[("support_agent_time_to_draft_seconds_sum", (("category", "OrderPlacementStatus"), box))] == 2.0
     assert found[("support_agent_stage_seconds_sum", (("stage", "agent"),))] == 1.5
-    assert found[("support_agent_llm_calls_total", ())] == 3
-    assert found[("support_agent_llm_tokens_total", (("kind", "prompt"),))] == 1200
-    assert found[("support_agent_llm_tokens_total", (("kind", "completion"),))] == 300
-    assert found[("support_agent_tool_calls_total", (("tool", "lookup_order"),))] == 2
-    assert found[("support_agent_tool_errors_total", (("tool", "lookup_order"),))] == 1
-    assert found[("support_agent_escalations_total", ())] == 1
-    assert found[("support_agent_needs_human_total", ())] == 0
+    assert found[("support_agent_llm_calls_total", (box,))] == 3
+    assert found[("support_agent_llm_tokens_total", (("kind", "prompt"), box))] == 1200
+    assert found[("support_agent_llm_tokens_total", (("kind", "completion"), box))] == 300
+    assert found[("support_agent_tool_calls_total", (box, ("tool", "lookup_order")))] == 2
+    assert found[("support_agent_tool_errors_total", (box, ("tool", "lookup_order")))] == 1
+    assert found[("support_agent_escalations_total", (box,))] == 1
+    assert ("support_agent_needs_human_total", (box,)) not in found
 
 
 def test_a_failed_attempt_is_a_retry_and_the_final_state_counts_once() -> None:
@@ -75,15 +77,30 @@ def test_a_failed_attempt_is_a_retry_and_the_final_state_counts_once() -> None:
     metrics.count(entry(state="claimed"))  # another worker holds it: that worker counts it
     metrics.count(entry(state="needs_human", error="ToolCallError: Shopify is down", draft_id=None))
     found = samples(metrics)
-    assert found[("support_agent_retries_total", ())] == 1
-    assert found[("support_agent_needs_human_total", ())] == 1
+    assert found[("support_agent_retries_total", (("mailbox", "aurora"),))] == 1
+    assert found[("support_agent_needs_human_total", (("mailbox", "aurora"),))] == 1
     total = sum(v for (name, _), v in found.items() if name == "support_agent_messages_total")
     assert total == 1
     assert not any(name == "support_agent_time_to_draft_seconds_count" for name, _ in found)
 
 
+def test_each_mailbox_has_its_own_series() -> None:
+    metrics = Metrics()
+    metrics.count(entry())
+    metrics.count(entry(mailbox="borealis", message_id="m1", llm_calls=1))
+    found = samples(metrics)
+    assert found[("support_agent_llm_calls_total", (("mailbox", "aurora"),))] == 3
+    assert found[("support_agent_llm_calls_total", (("mailbox", "borealis"),))] == 1
+    per_mailbox = {
+        dict(labels)["mailbox"]: value
+        for (name, labels), value in found.items()
+        if name == "support_agent_messages_total"
+    }
+    assert per_mailbox == {"aurora": 1, "borealis": 1}
+
+
 def test_registries_are_independent() -> None:
     first, second = Metrics(), Metrics()
     first.count(entry())
-    assert samples(first)[("support_agent_llm_calls_total", ())] == 3
-    assert samples(second)[("support_agent_llm_calls_total", ())] == 0
+    assert samples(first)[("support_agent_llm_calls_total", (("mailbox", "aurora"),))] == 3
+    assert ("support_agent_llm_calls_total", (("mailbox", "aurora"),)) not in samples(second)

@@ -175,7 +175,8 @@ async def test_http_limits_cut_off_slow_and_surplus_clients_but_not_mcp() -> Non
         )
         slow_head = await trickle(url, [head.encode(), *[b"X-Padding: x\r\n"] * 40], pause=0.1)
         slow_body = await trickle(url, [f"{head}Content-Length: 100\r\n\r\n".encode(), *[b" "] * 40], pause=0.1)
-        async with Client(f"{url}/mcp") as client:  # a session with its event stream stays within the limits
+        # a handshake-era session stays within the limits (stateless: no GET event stream holds a connection)
+        async with Client(f"{url}/mcp", mode="legacy") as client:
             answer = await client.call_tool("echo", {"text": "still here"})
         async with idle_connections(url, 3), httpx.AsyncClient() as http:  # 3 + this one: the limit
             crowded = await http.post(f"{url}/mcp", json=LIST_TOOLS, headers=MCP_HEADERS)
