@@ -9,13 +9,13 @@ from typing import Literal
 
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
-from orchestrator.guard import guard_draft
+from orchestrator.guard import checked_decision, guard_draft
 from orchestrator.ledger import Ledger
 from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline
-from orchestrator.pipeline import Pipeline, checked_decision
+from orchestrator.pipeline import Pipeline
 from orchestrator.reply_facts import ReplyFacts
 from orchestrator.servers import ToolServers
 from orchestrator.templates import render_reply

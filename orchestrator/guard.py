@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from orchestrator.models import RouterDecision
 from support_core.addresses import AddressError, normalise_address
 
 _TLDS = (
@@ -216,3 +217,22 @@ def guard_draft(
         if _street_key(found) not in streets:
             removed.append("street address")
     return GuardResult(text=visible, removed=tuple(dict.fromkeys(removed)))
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2}(?:[-_][a-z0-9]{2,8})*$", re.IGNORECASE)
+
+
+def checked_decision(decision: RouterDecision, text: str, fallback_language: str) -> RouterDecision:
+    """The router's fields are model output: a language must be an ISO 639-1 code, and an order number is kept
+    only when the customer's text contains it (a model cannot point the lookups at an order nobody mentioned)."""
+    language = decision.language.strip()
+    language = language[:2].lower() if _LANGUAGE.match(language) else fallback_language
+    number = decision.order_number
+    if number is not None:
+        digits = "".join(c for c in number if c.isdigit())
+        visible = visible_text(text)
+        if not digits or not re.search(rf"(?<!\d){digits}(?!\d)", visible):
+            number = None
+    if language == decision.language and number == decision.order_number:
+        return decision
+    return decision.model_copy(update={"language": language, "order_number": number})

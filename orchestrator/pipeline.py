@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
 from orchestrator.gatekeeper import gatekeep
-from orchestrator.guard import guard_draft, visible_text
+from orchestrator.guard import checked_decision, guard_draft, visible_text
 from orchestrator.identity import default_recipient
 from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.llm import LLM
@@ -98,7 +97,7 @@ class Pipeline:
         self.servers = servers
         self.llm = llm
         self.on_stage = on_stage
-        """Called as on_stage(stage, message_id) after each durable step (the crash tests kill the process there)."""
+        """Called as on_stage(stage, message_id) after each stage (the crash tests kill the process there)."""
         self.ledger = ledger
         self.config = config
         self.own_address = own_address.lower()
@@ -382,22 +381,3 @@ class Pipeline:
         )
         stopped = [item for item in check.removed if item.startswith(("link", "email"))]
         return not stopped and visible_text(quoted) == quoted.replace("\r", "")
-
-
-_LANGUAGE = re.compile(r"^[a-z]{2}(?:[-_][a-z0-9]{2,8})*$", re.IGNORECASE)
-
-
-def checked_decision(decision: RouterDecision, text: str, fallback_language: str) -> RouterDecision:
-    """The router's fields are model output: a language must be an ISO 639-1 code, and an order number is kept
-    only when the customer's text contains it (a model cannot point the lookups at an order nobody mentioned)."""
-    language = decision.language.strip()
-    language = language[:2].lower() if _LANGUAGE.match(language) else fallback_language
-    number = decision.order_number
-    if number is not None:
-        digits = "".join(c for c in number if c.isdigit())
-        visible = visible_text(text)
-        if not digits or not re.search(rf"(?<!\d){digits}(?!\d)", visible):
-            number = None
-    if language == decision.language and number == decision.order_number:
-        return decision
-    return decision.model_copy(update={"language": language, "order_number": number})

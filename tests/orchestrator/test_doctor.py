@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from orchestrator.config import AgentConfig, Engine, Secrets, load_config
-from orchestrator.doctor import add_doctor_parser, diagnose, run_doctor
+from orchestrator.doctor import add_doctor_parser, diagnose, ledger_check, run_doctor
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
 from support_core.diagnosis import MARKS, Check, problems, render
 from support_testing.gmail_emulator import GMAIL_MODIFY_SCOPE, GmailEmulator
@@ -299,6 +299,18 @@ async def test_an_unwritable_ledger_folder(setup: Setup) -> None:
     checks = await setup.diagnose(secrets=setup.secrets(ledger=blocker / "ledger.sqlite3"))
     text = only_failure(checks, "Ledger folder")
     assert "not a folder" in text and "SUPPORT_AGENT_LEDGER" in text
+
+
+async def test_a_postgres_ledger_is_opened_and_counted(postgres_url: str) -> None:
+    check = await ledger_check(postgres_url, 10)
+    assert check.ok, check
+    assert "0 messages" in check.detail and "127.0.0.1" in check.detail
+
+
+async def test_an_unreachable_postgres_ledger_is_one_line_without_the_password() -> None:
+    check = await ledger_check("postgresql://agent:hunter2@127.0.0.1:9/ledger", 10)
+    assert not check.ok
+    assert "127.0.0.1:9" in check.detail and "hunter2" not in check.detail and "\n" not in check.detail
 
 
 async def test_an_unwritable_tickets_folder(setup: Setup) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.guard import checked_decision
 from orchestrator.identity import safe_name
 from orchestrator.models import RouterDecision
-from orchestrator.pipeline import checked_decision
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,11 @@ numbers, and the same customers: the same customer writing to both shops must ge
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -25,7 +28,15 @@ from orchestrator.config import AgentConfig, MailboxConfig, Secrets, ServerConfi
 from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID, prepare
 from orchestrator.ledger import Ledger
 from orchestrator.runner import drain, open_runtime
-from tests.orchestrator.test_crash_safety import CLOCK_AHEAD, LEASE, Run, check_final_state, install, run_worker
+from tests.orchestrator.test_crash_safety import (
+    CLOCK_AHEAD,
+    LEASE,
+    ROOT,
+    Run,
+    check_final_state,
+    install,
+    run_worker,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -209,3 +220,49 @@ async def test_two_mailboxes_with_two_shops_in_one_process_keep_their_data_apart
         assert not any(number in text for number in ours)
         assert OTHER_PERSONA in text
     assert (aurora / "tickets.sqlite3").exists() and (borealis / "tickets.sqlite3").exists()
+
+
+@pytest.mark.anyio
+async def test_two_once_commands_on_one_postgres_ledger_draft_each_message_exactly_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    folder = tmp_path / "sandbox"
+    sent = install(folder)
+    env = {
+        "GMAIL_BACKEND": "maildir",
+        "GMAIL_MAILDIR": str(folder / "maildir"),
+        "GMAIL_ADDRESS": MAILBOX,
+        "GMAIL_AUTHSERV_IDS": SANDBOX_AUTHSERV_ID,
+        "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3"),
+        "SUPPORT_AGENT_LEDGER": postgres_url,
+        "HOME": str(folder),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    results: list[subprocess.CompletedProcess[bytes]] = []
+
+    async def once() -> None:
+        command = [sys.executable, "-m", "orchestrator", "once"]
+        with anyio.fail_after(180):
+            results.append(await anyio.run_process(command, env=env, cwd=ROOT, check=False))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(once)
+        tg.start_soon(once)
+    for result in results:
+        assert result.returncode == 0, result.stderr.decode()[-3000:]
+    await check_final_state(folder, sent, postgres_url)
+
+
+@pytest.mark.anyio
+async def test_a_mailbox_whose_poll_fails_leaves_the_others_working(tmp_path: Path) -> None:
+    aurora, borealis = tmp_path / "aurora", tmp_path / "borealis"
+    boxes = (mailbox("aurora", aurora, MAILBOX, None), mailbox("borealis", borealis, f"support@{OTHER_DOMAIN}", None))
+    config: AgentConfig = load_config().model_copy(update={"mailboxes": boxes})
+    secrets = Secrets(_env_file=None, ledger=tmp_path / "ledger.sqlite3")
+    async with open_runtime(secrets, config) as runtime:
+        (borealis / "maildir").rename(borealis / "moved")  # its server is up, but its mailbox is gone
+        (borealis / "maildir").write_text("not a Maildir\n")
+        await drain(runtime, grace_period=30, stop=anyio.Event())
+        counts = {name: await runtime.ledger.counts_by_state(name) for name in ("aurora", "borealis")}
+    assert sum(counts["borealis"].values()) == 0
+    assert counts["aurora"]["done"] >= 10 and counts["aurora"]["new"] == counts["aurora"]["failed"] == 0

@@ -1,0 +1,111 @@
+"""The daemon's worker pool on the demo inbox (real stdio servers, Maildir, SQLite ledger): a slot is refilled as
+soon as it frees, the hooks see every message, `should_exit` stops the claiming, and a processed message costs at
+most three ledger commits (claim, draft, end)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gmail_mcp.sandbox_mailbox import sandbox_files
+from orchestrator.config import AgentConfig, load_config
+from orchestrator.daemon import Daemon, Hooks
+from orchestrator.inbox_demo import MAILBOX, prepare, specs
+from orchestrator.ledger import Claim, Ledger, Record
+from orchestrator.pipeline import Outcome, Pipeline
+from orchestrator.servers import ToolServers
+
+pytestmark = pytest.mark.integration
+
+SLOW = 3.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def config(concurrency: int) -> AgentConfig:
+    base = load_config()
+    return base.model_copy(update={"daemon": base.daemon.model_copy(update={"concurrency": concurrency})})
+
+
+class SlowFirst(Pipeline):
+    """The real pipeline; the first message it is given takes `SLOW` seconds longer (a slow LLM, say)."""
+
+    slow: str | None = None
+
+    async def process(self, claim: Claim, record: Record | None = None) -> Outcome:
+        if SlowFirst.slow is None:
+            SlowFirst.slow = claim.message_id
+            await anyio.sleep(SLOW)
+        return await super().process(claim, record)
+
+
+@pytest.mark.anyio
+async def test_a_slow_message_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    folder = prepare(tmp_path / "sandbox")
+    finished: list[tuple[str, float]] = []
+    started: list[str] = []
+
+    async def on_start(claim: Claim) -> None:
+        started.append(claim.message_id)
+
+    async def on_end(claim: Claim, outcome: Outcome | None) -> None:
+        assert outcome is not None, claim
+        finished.append((claim.message_id, anyio.current_time()))
+
+    SlowFirst.slow = None
+    async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
+        pipeline = SlowFirst(servers, ledger, config(4), own_address=MAILBOX, worker="pool")
+        hooks = Hooks(on_message_start=on_start, on_message_end=on_end)
+        daemon = Daemon(servers, ledger, config(4), own_address=MAILBOX, worker="pool", pipeline=pipeline, hooks=hooks)
+        await daemon.poll()
+        begun = anyio.current_time()
+        handled = await daemon.work()
+    inbox = len(sandbox_files()[0])
+    assert handled == inbox == len(finished) == len(started)
+    order = [message_id for message_id, _ in finished]
+    assert order[-1] == SlowFirst.slow, "the slow message should finish last"
+    others = [at - begun for message_id, at in finished if message_id != SlowFirst.slow]
+    # With a batch barrier (claim four, wait for all four) nothing after the first batch could start before the slow
+    # message ends; a refilled pool finishes every other message meanwhile.
+    assert max(others) < SLOW, f"other messages waited for the slow one: {sorted(others)[-3:]}"
+
+
+@pytest.mark.anyio
+async def test_a_processed_message_costs_at_most_three_ledger_commits(tmp_path: Path) -> None:
+    folder = prepare(tmp_path / "sandbox")
+    async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
+        daemon = Daemon(servers, ledger, config(4), own_address=MAILBOX, worker="commits")
+        await daemon.poll()
+        before = ledger.commits
+        handled = await daemon.work()
+        commits = ledger.commits - before
+        entries = await ledger.entries()
+    drafted = sum(1 for entry in entries if entry.draft_id)
+    assert handled == len(entries) and daemon.failures == 0
+    # one claim and one end per message (claims may also come in batches: fewer), plus one draft per drafted one
+    assert commits <= 2 * handled + drafted <= 3 * handled, (commits, handled, drafted)
+    assert all(entry.timings and entry.verdict for entry in entries), "the record travelled with the state changes"
+    drafted_entries = [entry for entry in entries if entry.draft_id]
+    assert all({"fetch", "router", "agent", "draft", "label"} <= set(e.timings) for e in drafted_entries)
+
+
+@pytest.mark.anyio
+async def test_should_exit_stops_claiming_and_lets_the_messages_in_flight_finish(tmp_path: Path) -> None:
+    folder = prepare(tmp_path / "sandbox")
+    async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
+        daemon = Daemon(servers, ledger, config(2), own_address=MAILBOX, worker="exit")
+
+        async def stop_after_first(claim: Claim, outcome: Outcome | None) -> None:
+            daemon.should_exit = True
+
+        daemon.hooks = Hooks(on_message_end=stop_after_first)
+        await daemon.poll()
+        handled = await daemon.work()
+        counts = await ledger.counts_by_state("default")
+    assert handled == 2  # the two in flight when the flag was set, no more
+    assert counts["claimed"] == 0 and counts["new"] == len(sandbox_files()[0]) - 2
