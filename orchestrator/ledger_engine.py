@@ -44,7 +44,7 @@ def is_url(location: str | Path) -> bool:
 def parse_location(location: str | Path) -> Location:
     """A path -> SQLite; postgresql://, postgres:// or postgresql+psycopg:// -> PostgreSQL (needs psycopg)."""
     if not is_url(location):
-        path = Path(location)
+        path = Path(location).expanduser()  # "~/..." as written in a .env file
         return Location("sqlite", path, None, str(path))
     try:
         url = make_url(str(location))
