@@ -10,20 +10,19 @@ import re
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
-from openai.types.chat import ChatCompletion
 
 from gmail_mcp.sandbox_mailbox import sandbox_files
 from orchestrator.config import AgentConfig, load_config
 from orchestrator.daemon import Daemon
 from orchestrator.ledger import Claim, Ledger, Record
-from orchestrator.llm import LLM
+from orchestrator.llm import LLM, CompletionT
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
 from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, load_sandbox_store
@@ -194,13 +193,14 @@ CURRENT: ContextVar[MessageMetrics | None] = ContextVar("bench_message", default
 
 
 class TimedLLM(LLM):
-    """The real LLM client; each completion's wall time is charged to the message being processed."""
+    """The real LLM client; each call's wall time (the router's structured `parse` and the agent's `chat` turns
+    alike: both go through `_call`) is charged to the message being processed."""
 
-    async def _create(self, **params: Any) -> ChatCompletion:
+    async def _call(self, method: Callable[..., Awaitable[CompletionT]], **params: Any) -> CompletionT:
         metrics = CURRENT.get()
         started = time.perf_counter()
         try:
-            return await super()._create(**params)
+            return await super()._call(method, **params)
         finally:
             if metrics is not None:
                 metrics.llm_wait += time.perf_counter() - started
