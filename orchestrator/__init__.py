@@ -16,6 +16,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from orchestrator.cli import add_commands, add_common_flags
 
     parser = argparse.ArgumentParser(prog="support-agent", description="Autonomous customer support for Shopify.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_common_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(

@@ -15,11 +15,13 @@ from pydantic import ValidationError
 
 from orchestrator.config import AgentConfig, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
-from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError
+from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
+from orchestrator.reports import message_json, outcome_cells, table
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
 
 if TYPE_CHECKING:
+    from orchestrator.daemon import Daemon
     from orchestrator.pipeline import Outcome
 
 COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor")
@@ -35,9 +37,13 @@ def add_commands(add_parser: AddParser) -> None:
     run = add_parser("run", parents=[common], help="watch the inbox and write reply drafts until stopped")
     run.add_argument("--interval", type=float, help="seconds between polls (overrides daemon.poll_interval)")
     run.add_argument("--concurrency", type=int, help="messages processed at once (overrides daemon.concurrency)")
-    add_parser(
+    once = add_parser(
         "once", parents=[common], help="process the inbox's backlog, print what was done, exit (1 if any failed)"
     )
+    for command in (run, once):
+        command.add_argument(
+            "--json", action="store_true", help="print one JSON object per message (for scripts) instead of a table"
+        )
     chat = add_parser(
         "chat", parents=[common], help="answer one customer message (or lines from stdin) without the mailbox"
     )
@@ -75,15 +81,16 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
         if args.command == "serve":
             return run_serve(args, secrets, config, err)
         if args.command == "stats":
-            return anyio.run(run_stats, args, secrets.ledger, out)
+            return anyio.run(run_stats, args, args.ledger or secrets.ledger, out)
         if args.command == "doctor":
             return anyio.run(run_doctor, args, secrets, config, out)
         from orchestrator.runner import mailbox_address
 
         mailbox = mailbox_address(secrets)
+        as_json = bool(getattr(args, "json", False))
         if args.command == "once":
-            return anyio.run(_once, secrets, config, mailbox, out)
-        return anyio.run(_run, secrets, config, mailbox, out, err)
+            return anyio.run(_once, secrets, config, mailbox, out, as_json)
+        return anyio.run(_run, secrets, config, mailbox, out, err, as_json)
     except ValidationError as exc:
         err.write(f"support-agent: invalid setting: {_problems(exc)}\n")
         return EXIT_CONFIG
@@ -143,21 +150,7 @@ def _config(args: argparse.Namespace, secrets: Secrets) -> AgentConfig:
 # --- once and run ----------------------------------------------------------------------------------------------
 
 
-def outcome_cells(outcome: Outcome, *, sender: bool) -> tuple[str, ...]:
-    """One message as the demo's table shows it: sender, verdict (reason), category, language, tools, draft."""
-    verdict = f"{outcome.verdict.value if outcome.verdict else '?'} ({outcome.reason})"
-    tools = ",".join(dict.fromkeys(outcome.tools)) + (" +review" if outcome.flagged else "")
-    who = (outcome.sender or "?")[:34] if sender else outcome.message_id[:34]
-    draft = f"draft {outcome.draft_id}" if outcome.draft_id else ""
-    return (who, verdict[:34], outcome.category or "", outcome.language or "", tools[:46], draft)
-
-
-def table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
-
-
-async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO) -> int:
+async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO, as_json: bool = False) -> int:
     from orchestrator.runner import drain, open_runtime, watch_signals
 
     started = datetime.now(UTC)
@@ -165,31 +158,52 @@ async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO
     async with anyio.create_task_group() as tg:
         await tg.start(watch_signals, stop, force)
         async with open_runtime(secrets, config, own_address=mailbox) as runtime:
+            read = [await _mailbox_line(daemon) for daemon in runtime.daemons]
             await drain(runtime, grace_period=config.daemon.grace_period, stop=stop, force=force)
             entries = await runtime.ledger.entries(since=started)
         tg.cancel_scope.cancel()
-    rows: list[tuple[str, ...]] = [("sender", "verdict", "category", "lang", "tools", "draft")]
-    rows += [outcome_cells(o, sender=True) for o in sorted(runtime.outcomes, key=lambda o: o.message_id)]
-    failed = [e for e in entries if e.state in ("failed", "needs_human")]
-    rows += [(e.message_id[:34], e.state.upper(), "", "", "", (e.error or "")[:80]) for e in failed]
-    if len(rows) > 1:
-        out.write("\n".join(table(rows)) + "\n")
-    states: dict[str, int] = {}
-    for entry in entries:
-        states[entry.state] = states.get(entry.state, 0) + 1
-    summary = ", ".join(f"{state} {n}" for state, n in sorted(states.items())) or "nothing new"
-    drafted = sum(1 for o in runtime.outcomes if o.draft_id)
-    out.write(f"{len(entries)} messages: {summary}; {drafted} reply drafts, {runtime.failures} failures, none sent.\n")
+    if as_json:
+        outcomes = {(o.mailbox, o.message_id): o for o in runtime.outcomes}
+        for entry in sorted(entries, key=lambda e: (e.mailbox, e.message_id)):
+            out.write(message_json(outcomes.get((entry.mailbox, entry.message_id)), entry) + "\n")
+    else:
+        out.write("".join(f"Read {line}.\n" for line in read))
+        rows: list[tuple[str, ...]] = [("sender", "verdict", "category", "lang", "tools", "draft")]
+        rows += [outcome_cells(o, sender=True) for o in sorted(runtime.outcomes, key=lambda o: o.message_id)]
+        failed = [e for e in entries if e.state in ("failed", "needs_human")]
+        rows += [(e.message_id[:34], e.state.upper(), "", "", "", (e.error or "")[:80]) for e in failed]
+        if len(rows) > 1:
+            out.write("\n".join(table(rows)) + "\n")
+        states: dict[str, int] = {}
+        for entry in entries:
+            states[entry.state] = states.get(entry.state, 0) + 1
+        summary = ", ".join(f"{state} {n}" for state, n in sorted(states.items())) or "nothing new"
+        drafted = sum(1 for o in runtime.outcomes if o.draft_id)
+        failures = runtime.failures
+        out.write(f"{len(entries)} messages: {summary}; {drafted} reply drafts, {failures} failures, none sent.\n")
     if force.is_set():
         return EXIT_INTERRUPTED
     return 1 if runtime.failures or runtime.unavailable else 0
 
 
-async def _run(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO, err: TextIO) -> int:
+async def _mailbox_line(daemon: Daemon) -> str:
+    """ "mailbox default: support@shop.example (maildir)", from the Gmail server's `mailbox_info`."""
+    try:
+        info = await daemon.servers.gmail.call("mailbox_info", {})
+    except (ToolCallError, ServerUnavailableError):
+        info = {}
+    address = info.get("address") or "address unknown"
+    return f"mailbox {daemon.mailbox}: {address} ({info.get('backend') or 'backend unknown'})"
+
+
+async def _run(
+    secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO, err: TextIO, as_json: bool = False
+) -> int:
     from orchestrator.runner import open_runtime, run_forever, watch_signals
 
     def report(outcome: Outcome) -> None:
-        out.write("  ".join(outcome_cells(outcome, sender=False)).rstrip() + "\n")
+        line = message_json(outcome) if as_json else "  ".join(outcome_cells(outcome, sender=False)).rstrip()
+        out.write(line + "\n")
         out.flush()
 
     stop, force = anyio.Event(), anyio.Event()

@@ -106,4 +106,5 @@ async def run_inbox_demo(folder: Path, out: TextIO = sys.stdout, config: AgentCo
         f"Drafts are RFC 822 files in {folder / 'maildir' / '.Drafts' / 'cur'} (open one with any text viewer);\n"
     )
     out.write(f"escalation tickets are in {folder / 'tickets.sqlite3'}, the ledger in {folder / 'ledger.sqlite3'}.\n")
+    out.write(f"What the ledger says: support-agent stats --ledger {folder / 'ledger.sqlite3'} --since all\n")
     return outcomes

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import anyio
 
-from orchestrator.errors import LedgerError
+from orchestrator.errors import ConfigError, LedgerError
 from orchestrator.stats import parse_period, render_tables
 from orchestrator.stats_html import render_html
 
@@ -29,7 +29,8 @@ def _period_argument(text: str) -> str:
 
 
 def add_stats_parser(add_parser: AddParser, common_parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add `stats` (`--since PERIOD`, `--html FILE`, and the common flags of `common_parent`) with `add_parser`."""
+    """Add `stats` (`--since PERIOD`, `--html FILE`, `--ledger`, `--mailbox`, and the common flags of
+    `common_parent`) with `add_parser`."""
     stats = add_parser(
         "stats",
         parents=[common_parent],
@@ -46,6 +47,12 @@ def add_stats_parser(add_parser: AddParser, common_parent: argparse.ArgumentPars
         "--html", type=Path, metavar="FILE", help="also write one self-contained HTML page with charts to FILE"
     )
     stats.add_argument(
+        "--ledger",
+        metavar="PATH_OR_URL",
+        help="the ledger to read: a SQLite file (the demo's is DIR/ledger.sqlite3) or a postgresql:// URL "
+        "(default: $SUPPORT_AGENT_LEDGER, else ~/.local/share/support-agent/ledger.sqlite3)",
+    )
+    stats.add_argument(
         "--mailbox",
         metavar="NAME",
         help="only this mailbox's messages (default: every mailbox; the output names those counted)",
@@ -60,10 +67,10 @@ async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: 
     from orchestrator.ledger_engine import is_url
 
     since = parse_period(getattr(args, "since", None) or "all")
-    if not is_url(ledger_location) and not await anyio.Path(ledger_location).is_file():
+    if not is_url(ledger_location) and not await (await anyio.Path(ledger_location).expanduser()).is_file():
         raise LedgerError(
-            f"There is no ledger at {ledger_location}: the daemon writes it on its first run (`support-agent once`), "
-            "or point the configuration's ledger path at an existing one"
+            f"There is no ledger at {ledger_location}: the daemon writes it on its first run (`support-agent once`); "
+            "`--ledger PATH` reads another one (the demo's is in its folder: support-agent-demo/ledger.sqlite3)"
         )
     async with Ledger(ledger_location) as ledger:
         stats = await ledger.stats(since, mailbox=getattr(args, "mailbox", None))
@@ -71,6 +78,12 @@ async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: 
     html_path: Path | None = getattr(args, "html", None)
     if html_path is not None:
         page = render_html(stats, title="support-agent stats", generated_at=datetime.now(UTC))
-        await anyio.Path(html_path).write_text(page, encoding="utf-8")
+        try:
+            await anyio.Path(html_path).write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot write the HTML report to {html_path} ({exc.strerror or exc}): give --html a file in a "
+                "folder that exists and that this user can write"
+            ) from None
         out.write(f"HTML report written to {html_path}\n")
     return 0

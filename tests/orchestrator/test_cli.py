@@ -21,8 +21,10 @@ import pytest
 
 from gmail_mcp.maildir import deliver_message
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
+from orchestrator import __version__
 from orchestrator.config import load_config
 from orchestrator.ledger import Ledger, LedgerEntry
+from orchestrator.reports import JSON_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -326,3 +328,41 @@ async def test_serve_answers_chat_and_stops_on_sigterm(sandbox: Path) -> None:
         if process.stderr:
             process.stderr.close()
     assert code == 0
+
+
+def test_once_names_its_mailbox_and_json_gives_one_object_per_message(sandbox: Path) -> None:
+    table_run = cli(sandbox, "once")
+    assert table_run.returncode == 0, table_run.stderr
+    assert f"Read mailbox default: {MAILBOX} (maildir)." in table_run.stdout
+    again = cli(sandbox, "once", "--json")  # nothing new: no objects, and no table either
+    assert again.returncode == 0 and again.stdout == ""
+
+    fresh = sandbox / "fresh"
+    install_sandbox_mailbox(fresh / "maildir")
+    run = cli(fresh, "once", "--json", env=environment(fresh))
+    assert run.returncode == 0, run.stderr
+    objects = [json.loads(line) for line in run.stdout.splitlines()]
+    assert objects and all(list(o) == list(JSON_FIELDS) for o in objects)
+    assert {o["state"] for o in objects} <= {"done", "ignored", "alerted"}
+    drafted = [o for o in objects if o["draft_id"]]
+    assert drafted and all(o["verdict"] == "PROCESS" and o["sender"] and o["rfc822_message_id"] for o in drafted)
+    assert all(o["mailbox"] == "default" for o in objects)
+
+
+def test_stats_reads_the_ledger_named_by_flag_and_says_where_to_look_otherwise(sandbox: Path) -> None:
+    assert cli(sandbox, "once").returncode == 0
+    elsewhere = {**environment(sandbox), "SUPPORT_AGENT_LEDGER": str(sandbox / "absent.sqlite3")}
+    missing = cli(sandbox, "stats", env=elsewhere)
+    assert missing.returncode == 2 and "--ledger PATH" in missing.stderr and len(missing.stderr.splitlines()) == 1
+    found = cli(sandbox, "stats", "--since", "all", "--ledger", str(sandbox / "ledger.sqlite3"), env=elsewhere)
+    assert found.returncode == 0 and "Gatekeeper verdicts" in found.stdout
+    unwritable = cli(sandbox, "stats", "--html", str(sandbox / "no" / "such" / "dir" / "r.html"))
+    assert unwritable.returncode == 2 and len(unwritable.stderr.splitlines()) == 1
+    assert "Cannot write the HTML report" in unwritable.stderr
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0 and result.stdout.strip() == f"support-agent {__version__}"
