@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -21,6 +21,8 @@ class RawMessage:
     raw: bytes
     internal_date: datetime
     """When the store received it (timezone-aware, UTC)."""
+    rebuilt: bool = False
+    """True when `raw` was rebuilt from Gmail's part tree rather than read as stored (see `gmail_payload`)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Changes:
     cursor: str
     full_sync: bool
     """True when the cursor was missing or too old and `fallback_query` was used instead."""
+    thread_ids: dict[str, str] = field(default_factory=dict)
+    """Message id -> thread id, for the messages whose thread the listing already named (no fetch needed)."""
 
 
 @dataclass(frozen=True)

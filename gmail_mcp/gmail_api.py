@@ -1,4 +1,11 @@
-"""The Gmail backend: google-api-python-client in worker threads (one HTTP object each), with retries that back off."""
+"""The Gmail backend: google-api-python-client in worker threads (one HTTP object each), with retries that back off.
+
+Quota units per tool (Google's table): get_message is one messages.get (5); get_thread one threads.get in
+`format=full` (10), whatever the thread's length; a poll is one history.list (2) whose records already name each new
+message's thread, so nothing is fetched per new message. The API's resource objects are built once: requests are
+built on the event loop's thread only, and executed in worker threads each with its own `httplib2.Http` (httplib2 is
+not thread-safe), so sharing the resources between calls is safe.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from gmail_mcp.errors import (
     ReauthorizationRequired,
 )
 from gmail_mcp.gmail_labels import GmailLabels
+from gmail_mcp.gmail_payload import payload_bytes
 from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -103,11 +111,18 @@ class GmailApiBackend:
         self._service: Any = build(
             "gmail", "v1", credentials=credentials, client_options=options, static_discovery=True, cache_discovery=False
         )
+        # Building a resource walks the discovery document (it was most of this server's CPU): once, here.
+        users = self._service.users()
+        self._user_api: Any = users
+        self._messages: Any = users.messages()
+        self._threads: Any = users.threads()
+        self._drafts: Any = users.drafts()
+        self._history_api: Any = users.history()
         self._local = threading.local()
         self._https: list[httplib2.Http] = []
         self._https_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        self._labels = GmailLabels(self._call, self._users, user_id)
+        self._labels = GmailLabels(self._call, users.labels(), user_id)
         self._address: str | None = None
         self.calls = 0
 
@@ -197,14 +212,11 @@ class GmailApiBackend:
             "google-api-python-client, whose discovery document names it."
         )
 
-    def _users(self) -> Any:
-        return self._service.users()
-
     # --- MailBackend -------------------------------------------------------------------------------------------
 
     async def address(self) -> str:
         if self._address is None:
-            profile = await self._call("getProfile", lambda: self._users().getProfile(userId=self._user))
+            profile = await self._call("getProfile", lambda: self._user_api.getProfile(userId=self._user))
             self._address = str(profile["emailAddress"]).lower()
         return self._address
 
@@ -214,55 +226,63 @@ class GmailApiBackend:
                 return await self._history(cursor, limit)
             except MessageNotFoundError:
                 logger.info("Gmail history cursor is too old; falling back to a query")
-        profile = await self._call("getProfile", lambda: self._users().getProfile(userId=self._user))
-        ids, _ = await self.search(fallback_query, limit=limit)
-        return Changes(message_ids=list(reversed(ids)), cursor=str(profile["historyId"]), full_sync=True)
+        profile = await self._call("getProfile", lambda: self._user_api.getProfile(userId=self._user))
+        found, _ = await self._list(fallback_query, limit=limit, page_token=None)
+        return Changes(
+            message_ids=[m for m, _ in reversed(found)],
+            cursor=str(profile["historyId"]),
+            full_sync=True,
+            thread_ids=dict(found),
+        )
 
     async def _history(self, cursor: str, limit: int) -> Changes:
         ids: list[str] = []
-        seen: set[str] = set()
+        threads: dict[str, str] = {}  # a record names each added message's thread: no get is needed
         page: str | None = None
         new_cursor = cursor
         while True:
             response = await self._call(
                 "history.list",
-                lambda p=page: (
-                    self._users()
-                    .history()
-                    .list(  # type: ignore[misc]
-                        userId=self._user,
-                        startHistoryId=cursor,
-                        historyTypes=["messageAdded"],
-                        labelId="INBOX",
-                        maxResults=500,
-                        pageToken=p,
-                    )
+                lambda p=page: self._history_api.list(  # type: ignore[misc]
+                    userId=self._user,
+                    startHistoryId=cursor,
+                    historyTypes=["messageAdded"],
+                    labelId="INBOX",
+                    maxResults=500,
+                    pageToken=p,
                 ),
             )
             for record in response.get("history", []):
                 added = [m["message"] for m in record.get("messagesAdded", [])]
-                fresh = [m for m in added if "INBOX" in m.get("labelIds", []) and m["id"] not in seen]
+                fresh = [m for m in added if "INBOX" in m.get("labelIds", []) and str(m["id"]) not in threads]
                 if len(ids) + len(fresh) > limit:
-                    return Changes(message_ids=ids, cursor=new_cursor, full_sync=False)
+                    return Changes(message_ids=ids, cursor=new_cursor, full_sync=False, thread_ids=threads)
                 for message in fresh:
-                    seen.add(message["id"])
                     ids.append(str(message["id"]))
+                    threads[str(message["id"])] = str(message.get("threadId", ""))
                 new_cursor = str(record["id"])
             page = response.get("nextPageToken")
             if not page:
-                return Changes(message_ids=ids, cursor=str(response.get("historyId", new_cursor)), full_sync=False)
+                cursor_now = str(response.get("historyId", new_cursor))
+                return Changes(message_ids=ids, cursor=cursor_now, full_sync=False, thread_ids=threads)
 
     async def search(self, query: str, *, limit: int, page_token: str | None = None) -> tuple[list[str], str | None]:
+        found, next_token = await self._list(query, limit=limit, page_token=page_token)
+        return [message_id for message_id, _ in found], next_token
+
+    async def _list(self, query: str, *, limit: int, page_token: str | None) -> tuple[list[tuple[str, str]], Any]:
+        """(message id, thread id) pairs matching `query`, newest first, and the next page's token (or None)."""
         response = await self._call(
             "messages.list",
-            lambda: self._users().messages().list(userId=self._user, q=query, maxResults=limit, pageToken=page_token),
+            lambda: self._messages.list(userId=self._user, q=query, maxResults=limit, pageToken=page_token),
         )
-        return [str(m["id"]) for m in response.get("messages", [])], response.get("nextPageToken")
+        found = [(str(m["id"]), str(m.get("threadId", ""))) for m in response.get("messages", [])]
+        return found, response.get("nextPageToken")
 
     async def fetch(self, message_id: str) -> RawMessage:
         await self._labels.load()
         data = await self._call(
-            "messages.get", lambda: self._users().messages().get(userId=self._user, id=message_id, format="raw")
+            "messages.get", lambda: self._messages.get(userId=self._user, id=message_id, format="raw")
         )
         return self._raw_message(data)
 
@@ -277,26 +297,32 @@ class GmailApiBackend:
         )
 
     async def fetch_thread(self, thread_id: str) -> list[RawMessage]:
+        """One threads.get in `format=full` (10 units for the whole thread; `threads.get` has no raw format): each
+        message's bytes are rebuilt from its part tree (`RawMessage.rebuilt`, see `gmail_payload`)."""
+        await self._labels.load()
         thread = await self._call(
-            "threads.get", lambda: self._users().threads().get(userId=self._user, id=thread_id, format="minimal")
+            "threads.get", lambda: self._threads.get(userId=self._user, id=thread_id, format="full")
         )
-        messages: list[RawMessage | None] = [None] * len(thread.get("messages", []))
-
-        async def one(index: int, message_id: str) -> None:
-            messages[index] = await self.fetch(message_id)
-
-        async with anyio.create_task_group() as tg:
-            for index, message in enumerate(thread.get("messages", [])):
-                tg.start_soon(one, index, str(message["id"]))
-        found = [m for m in messages if m is not None]
+        found = [self._full_message(data) for data in thread.get("messages", [])]
         return sorted(found, key=lambda m: m.internal_date)
+
+    def _full_message(self, data: dict[str, Any]) -> RawMessage:
+        payload = data.get("payload")
+        return RawMessage(
+            id=str(data["id"]),
+            thread_id=str(data["threadId"]),
+            labels=self._labels.names(list(data.get("labelIds", []))),
+            raw=payload_bytes(payload if isinstance(payload, dict) else {}),
+            internal_date=datetime.fromtimestamp(int(data.get("internalDate", "0")) / 1000, UTC),
+            rebuilt=True,
+        )
 
     async def create_draft(self, thread_id: str | None, raw: bytes) -> DraftRecord:
         message: dict[str, Any] = {"raw": b64url_encode(raw)}
         if thread_id:
             message["threadId"] = thread_id
         draft = await self._call(
-            "drafts.create", lambda: self._users().drafts().create(userId=self._user, body={"message": message})
+            "drafts.create", lambda: self._drafts.create(userId=self._user, body={"message": message})
         )
         stored = draft["message"]
         record = RawMessage(
@@ -310,14 +336,12 @@ class GmailApiBackend:
 
     async def list_drafts(self, *, limit: int) -> list[DraftRecord]:
         await self._labels.load()
-        listing = await self._call(
-            "drafts.list", lambda: self._users().drafts().list(userId=self._user, maxResults=limit)
-        )
+        listing = await self._call("drafts.list", lambda: self._drafts.list(userId=self._user, maxResults=limit))
         drafts: list[DraftRecord] = []
         for entry in listing.get("drafts", []):
             full = await self._call(
                 "drafts.get",
-                lambda d=entry["id"]: self._users().drafts().get(userId=self._user, id=d, format="raw"),  # type: ignore[misc]
+                lambda d=entry["id"]: self._drafts.get(userId=self._user, id=d, format="raw"),  # type: ignore[misc]
             )
             drafts.append(DraftRecord(id=str(full["id"]), message=self._raw_message(full["message"])))
         return drafts
@@ -327,7 +351,7 @@ class GmailApiBackend:
         for _ in range(50):  # 500 drafts per page: a mailbox with more than 25,000 drafts is not a support inbox
             listing = await self._call(
                 "drafts.list",
-                lambda t=page_token: self._users().drafts().list(userId=self._user, maxResults=500, pageToken=t),  # type: ignore[misc]
+                lambda t=page_token: self._drafts.list(userId=self._user, maxResults=500, pageToken=t),  # type: ignore[misc]
             )
             for entry in listing.get("drafts", []):
                 if str(entry.get("message", {}).get("id")) == message_id:
@@ -346,19 +370,13 @@ class GmailApiBackend:
                 chunk = {**body, "ids": message_ids[start : start + 1000]}
                 await self._call(
                     "messages.batchModify",
-                    lambda c=chunk: self._users().messages().batchModify(userId=self._user, body=c),  # type: ignore[misc]
+                    lambda c=chunk: self._messages.batchModify(userId=self._user, body=c),  # type: ignore[misc]
                 )
         else:
             for message_id in message_ids:
                 await self._call(
                     "messages.modify",
-                    lambda m=message_id: (
-                        self._users()
-                        .messages()
-                        .modify(  # type: ignore[misc]
-                            userId=self._user, id=m, body=body
-                        )
-                    ),
+                    lambda m=message_id: self._messages.modify(userId=self._user, id=m, body=body),  # type: ignore[misc]
                 )
         return created
 

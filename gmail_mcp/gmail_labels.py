@@ -16,9 +16,10 @@ class GmailLabels:
     """The labels of one mailbox. System labels (INBOX, UNREAD, ...) are their own ids; user labels are read from
     Gmail on first use, matched by name without regard to case, and remembered as they are created."""
 
-    def __init__(self, call: Call, users: Callable[[], Any], user_id: str) -> None:
+    def __init__(self, call: Call, labels_api: Any, user_id: str) -> None:
+        """`labels_api`: the client's `users().labels()` resource, built once by the caller."""
         self._call = call
-        self._users = users
+        self._api = labels_api
         self._user = user_id
         self._ids: dict[str, str] | None = None  # lower-case name -> id
         self._names: dict[str, str] = {}  # id -> name
@@ -26,7 +27,7 @@ class GmailLabels:
     async def load(self, refresh: bool = False) -> dict[str, str]:
         """Lower-case label name -> id, read from Gmail the first time (and again with `refresh`)."""
         if self._ids is None or refresh:
-            listing = await self._call("labels.list", lambda: self._users().labels().list(userId=self._user))
+            listing = await self._call("labels.list", lambda: self._api.list(userId=self._user))
             labels = listing.get("labels", [])
             self._ids = {str(label["name"]).lower(): str(label["id"]) for label in labels}
             self._names = {str(label["id"]): str(label["name"]) for label in labels}
@@ -56,13 +57,7 @@ class GmailLabels:
                 try:
                     made = await self._call(
                         "labels.create",
-                        lambda b=body: (
-                            self._users()
-                            .labels()
-                            .create(  # type: ignore[misc]
-                                userId=self._user, body=b
-                            )
-                        ),
+                        lambda b=body: self._api.create(userId=self._user, body=b),  # type: ignore[misc]
                     )
                     found = str(made["id"])
                     created.append(name)

@@ -1,9 +1,29 @@
-"""What the Gmail tools do, over any backend: parse messages, build threads, create idempotent reply drafts."""
+"""What the Gmail tools do, over any backend: parse messages, build threads, create idempotent reply drafts.
+
+Reads are paid once per pass. get_message reads the message as stored and get_thread reads the whole thread (one
+call), and both always ask the mailbox; create_reply_draft then reuses what they fetched moments ago (`RecentMail`)
+instead of reading both again, so on Gmail it costs just the drafts.create.
+
+Why the one-draft-per-message promise still holds with a snapshot of the thread instead of a fresh read:
+
+- a draft this server created is remembered (per answered message), so a repeated call returns it with no read;
+- a draft made by an earlier attempt elsewhere (another process, or this one before a restart, whose memory is
+  gone) is in Gmail before the current attempt began: the daemon only starts an attempt on a message it has claimed
+  in its ledger, and a claim passes to another worker only after the previous holder's lease lapsed (minutes after
+  its last sign of life). The snapshot used was fetched by get_thread after the message itself was fetched in this
+  pass (`RecentMail.thread(not_before=...)`) and is at most `RecentMail.ttl` seconds old, well under a lease, so it
+  was taken after any such draft was made, and shows it;
+- when drafts.create fails (it may have succeeded at Gmail with the answer lost), the snapshot is dropped, so the
+  next attempt reads the thread again;
+- two daemons racing on one message cannot happen: the ledger gives the claim to one of them. Without a snapshot
+  (another caller, a restart, an old one) the message and thread are read again, as before.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import anyio
 
@@ -11,6 +31,7 @@ from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage
 from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mime import ParsedMail, parse_message
+from gmail_mcp.recent import RecentMail
 from support_core.addresses import AddressError, normalise_address
 from support_core.mail import (
     Address,
@@ -59,8 +80,10 @@ class Mailbox:
         fallback_query: str,
         max_body_chars: int,
         authserv_ids: frozenset[str] = frozenset(),
+        recent: RecentMail | None = None,
     ) -> None:
         self.backend = backend
+        self.recent = recent if recent is not None else RecentMail()
         self._authserv_ids = authserv_ids
         self._fallback = fallback_query
         self._max_chars = max_body_chars
@@ -71,15 +94,17 @@ class Mailbox:
         """The receiving servers whose Authentication-Results headers are believed (empty: none is)."""
         return self._authserv_ids
 
-    async def _parse(self, raw: bytes, max_chars: int) -> ParsedMail:
+    async def _parse(self, raw: bytes, max_chars: int, *, rebuilt: bool = False) -> ParsedMail:
         """Parse off the event loop when the message is big (a 50 MB message takes about two seconds)."""
         ids = self._authserv_ids
         if len(raw) < LARGE_MESSAGE:
-            return parse_message(raw, max_chars=max_chars, authserv_ids=ids)
-        return await anyio.to_thread.run_sync(lambda: parse_message(raw, max_chars=max_chars, authserv_ids=ids))
+            return parse_message(raw, max_chars=max_chars, authserv_ids=ids, declared_sizes=rebuilt)
+        return await anyio.to_thread.run_sync(
+            lambda: parse_message(raw, max_chars=max_chars, authserv_ids=ids, declared_sizes=rebuilt)
+        )
 
     async def _message(self, raw: RawMessage, own: str) -> Message:
-        return to_message(raw, await self._parse(raw.raw, self._max_chars), own)
+        return to_message(raw, await self._parse(raw.raw, self._max_chars, rebuilt=raw.rebuilt), own)
 
     async def new_messages(self, cursor: str | None, limit: int = 50) -> NewMessages:
         if not 1 <= limit <= 500:
@@ -87,8 +112,10 @@ class Mailbox:
         changes = await self.backend.changes(cursor or None, fallback_query=self._fallback, limit=limit)
         refs: list[MessageRef] = []
         for message_id in changes.message_ids:
-            raw = await self.backend.fetch(message_id)
-            refs.append(MessageRef(id=raw.id, thread_id=raw.thread_id))
+            thread_id = changes.thread_ids.get(message_id)
+            if not thread_id:  # the listing did not say: ask the message
+                thread_id = (await self.backend.fetch(message_id)).thread_id
+            refs.append(MessageRef(id=message_id, thread_id=thread_id))
         return NewMessages(cursor=changes.cursor, messages=refs, full_sync=changes.full_sync)
 
     async def search(self, query: str, max_results: int = 20, page_token: str | None = None) -> SearchResult:
@@ -116,11 +143,22 @@ class Mailbox:
 
     async def message(self, message_id: str) -> Message:
         raw = await self.backend.fetch(check_id(message_id))
+        self.recent.keep_message(raw)
         return await self._message(raw, await self.backend.address())
+
+    async def _thread_raws(self, thread_id: str) -> list[RawMessage]:
+        """The thread as the backend has it now, where a message read as stored moments ago stands in for its rebuilt
+        copy (same bytes as get_message gave; labels from the thread, which is newer); kept for create_reply_draft."""
+        raws = []
+        for raw in await self.backend.fetch_thread(thread_id):
+            seen = self.recent.message(raw.id) if raw.rebuilt else None
+            raws.append(replace(seen.value, labels=raw.labels) if seen is not None else raw)
+        self.recent.keep_thread(thread_id, raws)
+        return raws
 
     async def thread(self, thread_id: str) -> Thread:
         own = await self.backend.address()
-        raws = await self.backend.fetch_thread(check_id(thread_id, "thread_id"))
+        raws = await self._thread_raws(check_id(thread_id, "thread_id"))
         messages = [await self._message(raw, own) for raw in raws]
         messages.sort(key=lambda m: m.received_at)
         return Thread(id=thread_id, messages=messages)
@@ -158,10 +196,17 @@ class Mailbox:
         message_id = check_id(message_id)
         lock = self._draft_locks.setdefault(message_id, anyio.Lock())
         async with lock:
+            made_here = self.recent.draft(message_id)
+            if made_here is not None:
+                logger.info("Reply draft for message %s was created moments ago; returning it", message_id)
+                return self._draft(made_here, created=False)
             own = await self.backend.address()
-            original_raw = await self.backend.fetch(message_id)
+            original_raw, read_at = await self._original(message_id)
             original = await self._parse(original_raw.raw, self._max_chars)
-            existing = await self._existing_draft(original_raw, original.headers.message_id)
+            thread = self.recent.thread(original_raw.thread_id, not_before=read_at)
+            if thread is None:
+                thread = await self._thread_raws(original_raw.thread_id)
+            existing = await self._existing_draft(thread, original.headers.message_id)
             if existing is not None:
                 logger.info("Reply draft for message %s already exists; returning it", message_id)
                 return self._draft(existing, created=False)
@@ -178,14 +223,27 @@ class Mailbox:
                 note=note,
                 language=language,
             )
-            record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
+            try:
+                record = await self.backend.create_draft(original_raw.thread_id, reply.raw)
+            except BaseException:  # perhaps created all the same (an answer lost): the next attempt reads the thread
+                self.recent.forget_thread(original_raw.thread_id)
+                raise
+            self.recent.keep_draft(message_id, record)
             logger.info("Created reply draft %s for message %s", record.id, message_id)
             return self._draft(record, created=True)
 
-    async def _existing_draft(self, original: RawMessage, rfc_id: str | None) -> DraftRecord | None:
+    async def _original(self, message_id: str) -> tuple[RawMessage, float]:
+        """The message to answer as get_message read it moments ago, else read now; and when it was read."""
+        seen = self.recent.message(message_id)
+        if seen is not None:
+            return seen.value, seen.at
+        raw = await self.backend.fetch(message_id)
+        return raw, self.recent.keep_message(raw)
+
+    async def _existing_draft(self, thread: list[RawMessage], rfc_id: str | None) -> DraftRecord | None:
         if not rfc_id:
             return None
-        for raw in await self.backend.fetch_thread(original.thread_id):
+        for raw in thread:
             if "DRAFT" not in raw.labels:
                 continue
             headers = parse_message(raw.raw, max_chars=1_000).headers

@@ -10,6 +10,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from gmail_mcp.charsets import decode_base64, decode_bytes
+from gmail_mcp.gmail_payload import ATTACHMENT_SIZE_HEADER
 from gmail_mcp.mail_headers import (
     CLEAN_TABLE,
     decode_words,
@@ -59,13 +60,16 @@ class ParsedMail:
     signature: str | None = None
 
 
-def parse_message(raw: bytes, *, max_chars: int = 100_000, authserv_ids: frozenset[str] = frozenset()) -> ParsedMail:
+def parse_message(
+    raw: bytes, *, max_chars: int = 100_000, authserv_ids: frozenset[str] = frozenset(), declared_sizes: bool = False
+) -> ParsedMail:
     """Parse raw mail bytes into decoded headers, clean text, attachments and the reply's parts.
 
     Never raises: malformed MIME, unknown charsets, broken encodings and garbage bytes are worked around and
     described in `problems`. The text prefers text/plain from the best alternative; HTML-only mail is converted
     (`html_only`). Text longer than `max_chars` is cut with a visible note (`truncated`). Authentication-Results
-    headers are trusted only when added by a server named in `authserv_ids`.
+    headers are trusted only when added by a server named in `authserv_ids`. `declared_sizes` is for bytes rebuilt
+    by `gmail_payload` (attachments not downloaded): their parts' size header is believed, and only then.
     """
     problems: list[str] = []
     max_chars = max(1, max_chars)
@@ -80,7 +84,7 @@ def parse_message(raw: bytes, *, max_chars: int = 100_000, authserv_ids: frozens
     except _DECODE_ERRORS as error:
         headers = Headers()
         problems.append(f"the headers could not be decoded ({type(error).__name__}); they are left empty")
-    walker = _BodyWalker(problems, max_chars)
+    walker = _BodyWalker(problems, max_chars, declared_sizes=declared_sizes)
     try:
         segments = walker.walk(message, 0)
     except _DECODE_ERRORS as error:
@@ -123,8 +127,9 @@ def normalise_text(text: str) -> str:
 class _BodyWalker:
     """Walks the MIME tree: text segments (text, from_html) for the body, everything else into `attachments`."""
 
-    def __init__(self, problems: list[str], max_chars: int) -> None:
+    def __init__(self, problems: list[str], max_chars: int, *, declared_sizes: bool = False) -> None:
         self.problems = problems
+        self._declared_sizes = declared_sizes
         self.attachments: list[Attachment] = []
         self.cut_chars = 0
         self._parts = 0
@@ -198,8 +203,12 @@ class _BodyWalker:
         filename = _filename(part)
         if inner and content_type in ("message/rfc822", "message/global"):
             filename = single_line(decode_words(_raw_header(inner[0], "subject"))) or filename
+        declared = _raw_header(part, ATTACHMENT_SIZE_HEADER.lower()).strip() if self._declared_sizes else ""
         try:
-            size = sum(len(child.as_bytes()) for child in inner) if inner else len(_payload_bytes(part, []))
+            if declared.isdigit():
+                size = int(declared)
+            else:
+                size = sum(len(child.as_bytes()) for child in inner) if inner else len(_payload_bytes(part, []))
         except _DECODE_ERRORS:
             size = 0
         inline = _disposition(part) == "inline"
