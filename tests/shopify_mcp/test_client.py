@@ -204,7 +204,8 @@ async def test_persistent_throttling_gives_up_with_advice(http: httpx.AsyncClien
 
 async def test_a_burst_is_spread_out_instead_of_throttled(emulator: ShopifyEmulator) -> None:
     """40 concurrent lookups against a small bucket: the client waits for capacity; Shopify never says THROTTLED."""
-    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=300, restore_rate=2000)
+    # A slow refill (400 points/s): the burst outruns it even on a loaded machine, so the client must wait.
+    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=300, restore_rate=400)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small.app), timeout=5) as http:
         client = make_client(http, Sleeps())
         client._sleep = anyio.sleep  # real waits: the emulator's bucket refills in real time
