@@ -299,10 +299,10 @@ class GmailApiBackend:
     async def fetch_thread(self, thread_id: str) -> list[RawMessage]:
         """One threads.get in `format=full` (10 units for the whole thread; `threads.get` has no raw format): each
         message's bytes are rebuilt from its part tree (`RawMessage.rebuilt`, see `gmail_payload`)."""
-        await self._labels.load()
         thread = await self._call(
             "threads.get", lambda: self._threads.get(userId=self._user, id=thread_id, format="full")
         )
+        await self._labels.load()  # label ids to names (read once)
         found = [self._full_message(data) for data in thread.get("messages", [])]
         return sorted(found, key=lambda m: m.internal_date)
 

@@ -114,7 +114,8 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> Non
 def test_once_drafts_the_backlog_then_finds_nothing_new(sandbox: Path) -> None:
     first = cli(sandbox, "once")
     assert first.returncode == 0, first.stderr
-    lines = first.stdout.splitlines()
+    read, *lines = first.stdout.splitlines()
+    assert read == f"Read mailbox default: {MAILBOX} (maildir)."
     assert lines[0].split()[:2] == ["sender", "verdict"]
     drafted = [line for line in lines[1:] if re.search(r"  draft \S+$", line)]
     assert any(line.startswith("maria.garcia@example.com") and "ShippingDelivery" in line for line in drafted)
@@ -127,7 +128,7 @@ def test_once_drafts_the_backlog_then_finds_nothing_new(sandbox: Path) -> None:
 
     second = cli(sandbox, "once")
     assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == "0 messages: nothing new; 0 reply drafts, 0 failures, none sent."
+    assert second.stdout.splitlines()[1:] == ["0 messages: nothing new; 0 reply drafts, 0 failures, none sent."]
     assert len(drafts(sandbox)) == len(drafted)
 
 
