@@ -362,8 +362,11 @@ def test_stats_reads_the_ledger_named_by_flag_and_says_where_to_look_otherwise(s
     assert "Cannot write the HTML report" in unwritable.stderr
 
 
-def test_version() -> None:
+@pytest.mark.parametrize(
+    ("module", "prog"), [("orchestrator", "support-agent"), ("shopify_mcp", "shopify-mcp"), ("gmail_mcp", "gmail-mcp")]
+)
+def test_every_command_prints_its_version(module: str, prog: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "--version"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
-    assert result.returncode == 0 and result.stdout.strip() == f"support-agent {__version__}"
+    assert result.returncode == 0 and result.stdout.strip() == f"{prog} {__version__}"
