@@ -15,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import budget, scale, scale_out, startup, throughput, tool_latency
+from bench import budget, cost_curve, scale, scale_out, startup, throughput, tool_latency
 from bench.report import Section, machine
 
 HERE = Path(__file__).resolve().parent
@@ -27,8 +27,9 @@ BENCHMARKS: dict[str, Callable[[bool], Awaitable[Section]]] = {
     "startup": startup.run,
     "scale": scale.run,
     "scale_out": scale_out.run,
+    "cost_curve": cost_curve.run,
 }
-ORDER = ["throughput", "tool_latency", "budget", "startup", "scale", "scale_out"]
+ORDER = ["throughput", "tool_latency", "budget", "startup", "scale", "scale_out", "cost_curve"]
 """How the report lists them (the issue's numbering)."""
 
 
