@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 _SCOPE_IN_MESSAGE = re.compile(r"`(\w+)` access scope")
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _RETRYABLE_CODES = ("THROTTLED", "INTERNAL_SERVER_ERROR")
 """GraphQL error codes (in an HTTP 200 answer) worth another attempt, in order of precedence."""
 
@@ -88,7 +89,7 @@ class AdminClient:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self.api_version = api_version
-        self._endpoint = f"{self._base_url}/admin/api/{api_version}/graphql.json"
+        self._endpoint = httpx.URL(f"{self._base_url}/admin/api/{api_version}/graphql.json")  # parsed once
         self._tokens = tokens
         self._retry = backoff or RetryPolicy()
         self._throttle = throttle or CostThrottle(sleep=sleep)
@@ -171,15 +172,8 @@ class AdminClient:
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         token = await self._tokens.token()
         self.stats.requests += 1
-        response = await self._http.post(
-            self._endpoint,
-            content=json.dumps(body),
-            headers={
-                "X-Shopify-Access-Token": token,
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-        )
+        headers = {"X-Shopify-Access-Token": token, **_JSON_HEADERS}
+        response = await self._http.post(self._endpoint, content=json.dumps(body), headers=headers)
         self.served_version = response.headers.get("X-Shopify-API-Version", self.served_version)
         return response
 

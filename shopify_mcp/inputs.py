@@ -6,6 +6,7 @@ one normalisation every package shares, and only turns its `AddressError` into a
 
 from __future__ import annotations
 
+import functools
 import re
 
 from email_validator import EmailNotValidError, validate_email
@@ -31,8 +32,10 @@ def normalise_customer_email(value: str) -> str:
         ) from None
 
 
+@functools.lru_cache(maxsize=1024)
 def email_filter(email: str) -> str:
-    """The Shopify search filter for records placed with `email` (a `normalise_customer_email` result).
+    """The Shopify search filter for records placed with `email` (a `normalise_customer_email` result; remembered,
+    as the same customer's tools are called several times in a row).
 
     An internationalised domain may be stored in either form (`bücher.example` or `xn--bcher-kva.example`) and
     Shopify's `email:` filter compares text, so both forms are asked for, grouped: `(email:"a" OR email:"b")`.

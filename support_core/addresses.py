@@ -19,6 +19,7 @@ Two jobs, one module, used by every package:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -61,9 +62,13 @@ def _confusable(local: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_address(value: str) -> str:
     """The comparison form of one bare address (`Maria@Example.COM` -> `maria@example.com`); `AddressError` if
-    it is not exactly one valid address. IDN domains come back in Unicode (`xn--...` and Unicode compare equal)."""
+    it is not exactly one valid address. IDN domains come back in Unicode (`xn--...` and Unicode compare equal).
+
+    A pure function of its text, so recent answers are remembered: one message or tool call compares the same few
+    addresses several times (sender, owner, recipient), and email-validator is the dearest step of each."""
     text = value.strip()
     if not text or len(text) > MAX_ADDRESS * 4:
         raise AddressError("an email address must be between 1 and 254 characters")

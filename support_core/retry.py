@@ -161,6 +161,13 @@ async def call_with_retries(
         if on_retry is not None:
             on_retry(notice)
 
+    try:  # the usual case, a first attempt that works, skips building tenacity's machinery
+        return await attempt()
+    except TransientError as failure:
+        if policy.attempts == 1:
+            raise RetriesExhausted(failure, 1) from failure
+        first: list[TransientError] = [failure]
+
     retrying = AsyncRetrying(
         sleep=sleep,
         stop=stop_after_attempt(policy.attempts),
@@ -171,6 +178,8 @@ async def call_with_retries(
     )
 
     async def one() -> T:  # a coroutine function, so tenacity awaits it (a lambda returning an awaitable it would not)
+        if first:  # tenacity's attempt 1 is the one already made: it waits, logs and counts from there as usual
+            raise first.pop()
         return await attempt()
 
     try:

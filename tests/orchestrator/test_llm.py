@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -287,3 +288,19 @@ async def test_an_mcp_tool_schema_becomes_a_chat_completions_tool(
     async with llm_with() as llm:
         reply = await llm.chat(messages=[{"role": "user", "content": "Pedido #1001?"}], tools=[tool])
     assert [(c.name, c.arguments) for c in reply.tool_calls] == [("lookup_order", {"order_number": "#1001"})]
+
+
+@pytest.mark.parametrize(("finish_reason", "reason"), [("length", "cut off"), ("content_filter", "content filter")])
+async def test_a_structured_answer_cut_short_is_an_output_error(finish_reason: str, reason: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == f"Bearer {EMULATOR_API_KEY}"
+        assert json.loads(request.content)["response_format"]["json_schema"]["strict"] is True
+        message = {"role": "assistant", "content": '{"category": "Shipp'}
+        choice = {"index": 0, "message": message, "finish_reason": finish_reason}
+        body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini", "choices": [choice]}
+        return httpx.Response(200, json=body)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with LLM(api_key=EMULATOR_API_KEY, base_url="http://llm.test/v1", http_client=http, max_retries=0) as llm:
+        with pytest.raises(LLMOutputError, match=reason):
+            await route(llm)

@@ -84,3 +84,8 @@ async def test_remote_servers_over_streamable_http(tmp_path: Path) -> None:
             "lookup_order", {"order_number": "#1021", "customer_email": "maria.garcia@example.com"}
         )
         assert order["state"] == "partially_shipped"
+
+
+def test_results_are_schema_checked_only_for_servers_we_do_not_spawn() -> None:
+    assert ServerSpec("shopify", module="shopify_mcp").trusted
+    assert not ServerSpec("shopify", url="https://tools.example.com/mcp").trusted
