@@ -9,18 +9,14 @@ one error hierarchy:
 - `LLMAuthError`: the endpoint rejected the API key (401/403); retrying will not help.
 - `LLMOutputError`: the model answered, but not usably (a refusal, JSON that does not parse or fit the model).
 
-Structured output is typed: the SDK writes the strict JSON schema of a pydantic model (the one `chat.completions.parse`
-would send, built once per model) and the answer is validated into that model, so no schema code of ours is involved.
-Requests go through the client's own `post` (its retries, auth and typed `ChatCompletion`), with bodies that are
-plain JSON already: `chat.completions.create`/`parse` would re-walk every message, tool and schema on each call to
-re-type it, which was a sixth of the daemon's CPU and changes nothing in what is sent.
+Structured output goes through the SDK's typed parsing (`chat.completions.parse` with a pydantic model): the SDK
+writes the strict JSON schema and validates the answer into the model, so no schema code of ours is involved.
 
 Prompts, replies and keys never reach the logs or error messages; DEBUG logs carry only models, sizes and usage.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,7 +26,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import openai
-from openai.lib._parsing import type_to_response_format_param
 from openai.types.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageFunctionToolCall
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -43,9 +38,6 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 
 _UNNEEDED_SCHEMA_KEYS = frozenset({"$schema", "title"})
-_COMPLETIONS = "/chat/completions"
-_AUTH: openai.RequestOptions = {"security": {"bearer_auth": True}}
-"""What `chat.completions.create` asks of the client: the API key as a Bearer token."""
 ModelT = TypeVar("ModelT", bound=BaseModel)
 CompletionT = TypeVar("CompletionT")
 
@@ -186,29 +178,32 @@ class LLM:
         user: str,
         output: type[ModelT],
     ) -> tuple[ModelT, Usage]:
-        """One structured-output call parsed into `output`, as `chat.completions.parse` would: the pydantic model
-        becomes the SDK's strict JSON schema, the answer is validated into the model. Raises `LLMOutputError` on a
+        """One structured-output call parsed into `output` by the SDK (`chat.completions.parse`: the pydantic model
+        becomes a strict JSON schema, the answer is validated into the model). Raises `LLMOutputError` on a
         refusal, a cut-off answer, or one that does not fit the model."""
         model = model or self.router_model
         name = output.__name__
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        body = {"model": model, "messages": messages, "response_format": _response_format(output), "stream": False}
-        completion = await self._complete(body)
-        message, finish_reason, usage = _first_choice(completion, model)
-        if finish_reason == "length":
-            raise LLMOutputError(f"The model {model} answered {name} with invalid JSON (cut off by the token limit).")
-        if finish_reason == "content_filter":
-            raise LLMOutputError(f"The model {model} refused to produce {name} (content filter).")
-        if message.refusal:
-            raise LLMOutputError(f"The model {model} refused to produce {name}.")
-        if not message.content:
-            raise LLMOutputError(f"The model {model} answered {name} with invalid JSON (no content).")
         try:
-            parsed = output.model_validate_json(message.content)
+            completion = await self._call(
+                self._client.chat.completions.parse, model=model, messages=messages, response_format=output
+            )
+        except openai.LengthFinishReasonError:
+            raise LLMOutputError(
+                f"The model {model} answered {name} with invalid JSON (cut off by the token limit)."
+            ) from None
+        except openai.ContentFilterFinishReasonError:
+            raise LLMOutputError(f"The model {model} refused to produce {name} (content filter).") from None
         except ValidationError as exc:
             invalid_json = any(error["type"] == "json_invalid" for error in exc.errors())
             shape = "with invalid JSON" if invalid_json else "off-schema (it does not fit the model)"
             raise LLMOutputError(f"The model {model} answered {name} {shape}.") from None
+        message, _finish_reason, usage = _first_choice(completion, model)
+        if message.refusal:
+            raise LLMOutputError(f"The model {model} refused to produce {name}.")
+        parsed = cast(ModelT | None, getattr(message, "parsed", None))
+        if parsed is None:
+            raise LLMOutputError(f"The model {model} answered {name} with invalid JSON (no content).")
         logger.debug("parse %s via %s: %s+%s tokens", name, model, usage.prompt_tokens, usage.completion_tokens)
         return parsed, usage
 
@@ -221,10 +216,8 @@ class LLM:
     ) -> Reply:
         """One assistant turn over `messages`, offering `tools` (Chat Completions function tools) when given."""
         model = model or self.agent_model
-        body: dict[str, Any] = {"model": model, "messages": messages}
-        if tools:
-            body["tools"] = tools
-        completion = await self._complete(body)
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        completion = await self._create(model=model, messages=messages, **extra)
         message, finish_reason, usage = _first_choice(completion, model)
         if message.refusal and not message.content:
             raise LLMOutputError(f"The model {model} refused to answer.")
@@ -243,15 +236,12 @@ class LLM:
         )
         return Reply(content=message.content, tool_calls=calls, usage=usage, finish_reason=finish_reason)
 
-    async def _complete(self, body: dict[str, Any]) -> ChatCompletion:
-        return await self._call(self._post_completion, body=body)
-
-    async def _post_completion(self, *, body: dict[str, Any]) -> ChatCompletion:
-        return await self._client.post(_COMPLETIONS, cast_to=ChatCompletion, body=body, options=_AUTH)
+    async def _create(self, **params: Any) -> ChatCompletion:
+        completion: ChatCompletion = await self._call(self._client.chat.completions.create, **params)
+        return completion
 
     async def _call(self, method: Callable[..., Awaitable[CompletionT]], **params: Any) -> CompletionT:
-        """`method(**params)` (every request goes through here) with the endpoint's failures turned into
-        `LLMError`s a person can act on."""
+        """`method(**params)` with the endpoint's failures turned into `LLMError`s a person can act on."""
         try:
             return await method(**params)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
@@ -290,13 +280,6 @@ class LLM:
     def _attempts(self) -> str:
         attempts = self.max_retries + 1
         return "1 attempt" if attempts == 1 else f"{attempts} attempts"
-
-
-@functools.cache
-def _response_format(output: type[BaseModel]) -> Any:
-    """The strict `json_schema` response format of `output`, as the SDK writes it (built once per model: the SDK's
-    `parse` rebuilds it on every call)."""
-    return type_to_response_format_param(output)
 
 
 def _describe_endpoint(base_url: str) -> str:
