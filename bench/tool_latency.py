@@ -155,13 +155,11 @@ async def run(quick: bool = False) -> Section:
         "The emulator runs in this process, so during the stdio/HTTP rows the server process and the emulator "
         "share the 2 cores with the bench client.",
         "**stdio target missed** (< 2 ms over the emulator): read 'p50 - emulator' down the column - the direct "
-        "call's share (~2 ms) is the Admin API client itself (HTTP over loopback, JSON, pydantic models), paid by "
-        "every layer; the in-memory row adds the MCP layer (argument validation, result serialisation, and the "
-        "client validating structured output against the tool's output schema with jsonschema); the stdio row "
-        "adds the process hop (JSON-RPC framing, pipe writes, reader tasks on both sides). The split between the "
-        "last two moves by a few ms between runs on a shared 2-core machine; p99s are dominated by GC and "
-        "other load. What would close it: skip client-side output-schema validation for our own servers (the "
-        "largest single CPU item in the daemon's profile) and a faster JSON codec on the stdio transport; the "
-        "HTTP-client share only shrinks with a leaner response model.",
+        "call's share (~1-2 ms) is the Admin API client itself (httpx over loopback, JSON, pydantic models), paid by "
+        "every layer; the in-memory row adds the MCP layer (argument validation, result serialisation, and the plain "
+        "`mcp.Client` this benchmark uses validating structured output with jsonschema, which the daemon skips for "
+        "its own servers); the stdio row adds the process hop (JSON-RPC framing, and the SDK's stdio transport "
+        "handing every line read or written to a worker thread). A thread-free stdio transport and a leaner HTTP "
+        "client are what would close it.",
     ]
     return section
