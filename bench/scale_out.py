@@ -9,12 +9,10 @@ one PostgreSQL ledger. PostgreSQL is a throw-away server on loopback (`support_t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -22,6 +20,7 @@ import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from bench.harness import AgentRun, run_agent
+from bench.peers import peers_process
 from bench.report import Section
 from support_testing.postgres import PostgresServer, find_binaries, postgres_server
 
@@ -48,26 +47,8 @@ PROCESS_CONCURRENCY = 4
 PROCESS_LATENCY = 0.3
 
 
-@contextlib.asynccontextmanager
-async def peers(messages: int, latency: float) -> AsyncIterator[tuple[dict[str, str], int]]:
-    """The emulators in their own process (`bench.peers`): (their URLs, its pid)."""
-    command = [sys.executable, "-m", "bench.peers", "--messages", str(messages), "--latency", str(latency)]
-    process = await anyio.open_process(command, stderr=None)
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        line = await BufferedByteReceiveStream(process.stdout).receive_until(b"\n", 65536)
-        yield json.loads(line), process.pid
-    finally:
-        await process.stdin.aclose()
-        with anyio.move_on_after(10):
-            await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
 async def in_process(pg: PostgresServer, backend: str, concurrency: int, latency: float, messages: int) -> AgentRun:
-    async with peers(messages, latency) as (urls, pid):
+    async with peers_process(messages, latency) as (urls, pid):
         with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as tmp:
             location = pg.create_database() if backend == "postgresql" else None
             return await run_agent(
@@ -77,7 +58,7 @@ async def in_process(pg: PostgresServer, backend: str, concurrency: int, latency
 
 async def worker_processes(pg: PostgresServer, count: int, messages: int) -> tuple[float, list[dict[str, object]]]:
     """`count` worker processes on one mailbox and one PostgreSQL ledger: (wall s from the start signal, results)."""
-    async with peers(messages, PROCESS_LATENCY) as (urls, _pid):
+    async with peers_process(messages, PROCESS_LATENCY) as (urls, _pid):
         ledger = pg.create_database()
         processes: list[anyio.abc.Process] = []
         streams: list[BufferedByteReceiveStream] = []

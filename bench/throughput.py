@@ -8,16 +8,12 @@ emulators run in a separate process (`bench.peers`), so CPU is counted for our o
 
 from __future__ import annotations
 
-import json
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
-from anyio.streams.buffered import BufferedByteReceiveStream
-
 from bench.harness import AgentRun, run_agent, self_peak_rss_mib
+from bench.peers import peers_process
 from bench.report import Section, percentile
 
 FULL: list[tuple[float, int, int, bool]] = [
@@ -55,22 +51,9 @@ FIRST_RUN = Memory()
 
 
 async def one_cell(latency: float, concurrency: int, messages: int, limited: bool) -> AgentRun:
-    command = [sys.executable, "-m", "bench.peers", "--messages", str(messages), "--latency", str(latency)]
-    command += ["--shopify-bucket", "shopify" if limited else "bottomless"]
-    process = await anyio.open_process(command, stderr=None)
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        line = await BufferedByteReceiveStream(process.stdout).receive_until(b"\n", 65536)
-        urls = json.loads(line)
+    async with peers_process(messages, latency, bottomless=not limited) as (urls, pid):
         with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-            return await run_agent(Path(tmp), urls, concurrency=concurrency, exclude_pids=(process.pid,))
-    finally:
-        await process.stdin.aclose()
-        with anyio.move_on_after(10):
-            await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+            return await run_agent(Path(tmp), urls, concurrency=concurrency, exclude_pids=(pid,))
 
 
 async def run(quick: bool = False) -> Section:

@@ -24,24 +24,12 @@ from shopify_mcp.server import create_server
 from shopify_mcp.ticket_sinks import build_ticket_sink
 from shopify_mcp.ticket_store_pg import TABLE, PostgresTicketStore
 from support_core.diagnosis import Diagnosis
-from support_core.store import Ticket, TicketRequest
+from support_core.store import Ticket
 from tests.processes import free_port
 from tests.shopify_mcp.support import error_text, make_settings, ok
+from tests.shopify_mcp.test_tickets import request
 
 pytestmark = pytest.mark.anyio
-
-
-def request(**overrides: Any) -> TicketRequest:
-    fields: dict[str, Any] = {
-        "category": "ShippingDelivery",
-        "customer_email": "Ana@Example.com",
-        "customer_name": "Ana Díaz",
-        "summary": "Parcel arrived torn.\nThe left sleeve has a hole; she wants a replacement.",
-        "priority": "high",
-        "order_number": "1001",
-        "source": "email",
-    }
-    return TicketRequest(**{**fields, **overrides})
 
 
 def closed_port_url(password: str = "s3cret-pw") -> str:
