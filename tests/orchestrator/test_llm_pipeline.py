@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,13 +122,21 @@ async def test_every_llm_failure_keeps_the_mail_moving(tmp_path: Path, fault: st
 
 
 async def test_malformed_tool_arguments_are_reported_back_to_the_model(tmp_path: Path) -> None:
-    from support_testing.openai_emulator import in_order, malformed_tool_call, router_answer, text
+    from support_testing.openai_emulator import malformed_tool_call, router_answer, text
 
     decision = {
         "category": "ShippingDelivery", "language": "en", "order_number": "#1019", "sentiment": "negative",
         "urgency": "normal", "handover": [], "confidence": 0.9,
     }  # fmt: skip
-    script = in_order(router_answer(decision), malformed_tool_call("lookup_order", "{not json"), text("Sorry!"))
+    malformed = [malformed_tool_call("lookup_order", "{not json")]
+
+    def script(request: dict[str, Any]) -> Any:  # by request, not by order: several messages are in flight at once
+        if request.get("response_format"):
+            return router_answer(decision)
+        if malformed and not any(m.get("role") == "tool" for m in request.get("messages", [])):
+            return malformed.pop()
+        return text("Sorry!")
+
     emulator = OpenAIEmulator(script=script)
     outcomes, _ = await run(tmp_path / "out", emulator)
     assert all(o.draft_id for o in outcomes if o.verdict is Verdict.PROCESS)
