@@ -142,7 +142,7 @@ class MaildirState:
         """One write transaction (`BEGIN IMMEDIATE`: writers queue up, readers go on); rolled back on error."""
         with self._errors():
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn, "BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -156,12 +156,33 @@ class MaildirState:
         """One consistent snapshot for several reads."""
         with self._errors():
             conn = self._connection()
-            conn.execute("BEGIN")
+            self._begin(conn, "BEGIN")
             try:
                 yield conn
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
+
+    def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
+        """Start a transaction and take its snapshot now, trying again until `busy_timeout` when SQLite answers
+        "locked" or "busy". SQLite's busy handler covers a writer waiting for another writer, but in WAL mode some
+        conflicts (another process recovering or resetting the WAL as it opens or closes) are reported at once,
+        without it; only the start of a transaction is retried, never a statement of the caller's."""
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.02
+        while True:
+            try:
+                conn.execute(statement)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read snapshot, taken here
+                return
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                text = str(exc)
+                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
