@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from orchestrator.config import AgentConfig, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
+from orchestrator.mcp_config import add_mcp_config_parser, run_mcp_config
 from orchestrator.reports import message_json, outcome_cells, table
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from orchestrator.daemon import Daemon
     from orchestrator.pipeline import Outcome
 
-COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor")
+COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor", "mcp-config")
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
@@ -50,6 +51,7 @@ def add_commands(add_parser: AddParser) -> None:
     add_stats_parser(add_parser, common)
     add_doctor_parser(add_parser, common)
     add_serve_parser(add_parser, common)
+    add_mcp_config_parser(add_parser, common)
     chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
     chat.add_argument(
         "--email", help="the customer's verified address; without it order tools disclose nothing", default=None
@@ -74,6 +76,8 @@ def add_common_flags(parser: argparse.ArgumentParser, *, suppress: bool = False)
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run `args.command`; the exit code (2 for a configuration problem, said in one line on `err`)."""
     try:
+        if args.command == "mcp-config":
+            return run_mcp_config(args, out, err)
         secrets = Secrets()
         config = _config(args, secrets)
         if args.command == "chat":
