@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from orchestrator.config import read_env_file
+from orchestrator.config import read_env_file, server_environment
 from orchestrator.errors import ConfigError
 
 __all__ = ["SERVERS", "add_mcp_config_parser", "mcp_config", "run_mcp_config"]
@@ -148,10 +148,10 @@ def _values(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _settings(env_file: Path) -> dict[str, str]:
-    """The process's variables over those of `env_file` (the servers read `.env` the same way: the environment
-    wins)."""
+    """The servers' variables in this process's environment over those of `env_file` (the servers read `.env` the
+    same way: the environment wins)."""
     from_file = read_env_file(env_file) if env_file.is_file() else {}
-    return {**from_file, **{key: value for key, value in os.environ.items() if value}}
+    return {**from_file, **{key: value for key, value in server_environment().items() if value}}
 
 
 def _urls(pairs: list[str]) -> dict[str, str]:
