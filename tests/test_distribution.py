@@ -81,7 +81,8 @@ def test_the_metadata_is_complete_and_names_the_project_unmistakably(dist: Path)
 
 def test_the_sdist_builds_what_the_wheel_was_built_from(dist: Path) -> None:
     sdist = next(dist.glob("*.tar.gz"))
-    names = {name.split("/", 1)[-1] for name in tarfile.open(sdist).getnames()}
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[-1] for name in archive.getnames()}
     assert {"pyproject.toml", "README.md", "LICENSE"} <= names
     assert "orchestrator/templates/de.toml" in names
 
