@@ -16,13 +16,13 @@ from gmail_mcp.config import GmailSettings, load_settings
 from gmail_mcp.errors import ConfigError, MailError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits
 from support_core.transport import OneLineErrorParser, Transport, add_stateful_flag
+from support_core.version import __version__
 
 if TYPE_CHECKING:
     from gmail_mcp.backend import MailBackend
     from gmail_mcp.mailbox import Mailbox
 
-__all__ = ["main", "open_mailbox", "serve"]
-__version__ = "0.1.0"
+__all__ = ["__version__", "main", "open_mailbox", "serve"]
 
 logger = logging.getLogger(__name__)
 FORWARDED_ENV = "GMAIL_MCP_FORWARDED_ALLOW_IPS"

@@ -8,8 +8,9 @@ import sys
 
 import anyio
 
-__all__ = ["main"]
-__version__ = "0.1.0"
+from support_core.version import __version__
+
+__all__ = ["__version__", "main"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -19,7 +19,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from orchestrator import __version__
 from orchestrator.chat import ChatTurn, answer, router
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LedgerError, RequestError, ServerUnavailableError, ToolCallError
@@ -28,6 +27,7 @@ from orchestrator.llm import LLM
 from orchestrator.metrics import CONTENT_TYPE, Metrics
 from orchestrator.servers import ServerConnection, ToolServers
 from support_core.addresses import AddressError, normalise_address
+from support_core.version import __version__
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from shopify_mcp.config import ShopifySettings, load_settings
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits
 from support_core.transport import OneLineErrorParser, Transport, add_stateful_flag
+from support_core.version import __version__
 
-__all__ = ["main", "serve"]
-__version__ = "0.1.0"
+__all__ = ["__version__", "main", "serve"]
 
 logger = logging.getLogger(__name__)
 FORWARDED_ENV = "SHOPIFY_MCP_FORWARDED_ALLOW_IPS"
