@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
 from gmail_mcp.errors import MailboxCorruptError, MailboxUnavailableError
 
 __all__ = ["STATE_FILE", "MaildirState"]
@@ -167,22 +169,25 @@ class MaildirState:
         """Start a transaction and take its snapshot now, trying again until `busy_timeout` when SQLite answers
         "locked" or "busy". SQLite's busy handler covers a writer waiting for another writer, but in WAL mode some
         conflicts (another process recovering or resetting the WAL as it opens or closes) are reported at once,
-        without it; only the start of a transaction is retried, never a statement of the caller's."""
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.02
-        while True:
+        without it; only the start of a transaction is retried (tenacity, waits doubling from 20 ms to 0.5 s),
+        never a statement of the caller's."""
+
+        def attempt() -> None:
             try:
                 conn.execute(statement)
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read snapshot, taken here
-                return
-            except sqlite3.OperationalError as exc:
+            except sqlite3.OperationalError:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                text = str(exc)
-                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+                raise
+
+        retrying = Retrying(
+            retry=retry_if_exception(_locked),
+            stop=stop_after_delay(self.busy_timeout),
+            wait=wait_exponential(multiplier=0.02, max=0.5),
+            reraise=True,
+        )
+        retrying(attempt)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -283,3 +288,8 @@ class MaildirState:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _locked(exc: BaseException) -> bool:
+    """SQLite's answer when another connection holds the database: worth waiting for."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
