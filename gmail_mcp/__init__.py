@@ -3,43 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
-
-import anyio
 
 from gmail_mcp.config import GmailSettings, load_settings
 from gmail_mcp.errors import ConfigError, MailError
-from support_core.http_limits import HttpLimits, add_http_flags, http_limits
-from support_core.transport import OneLineErrorParser, Transport, add_stateful_flag
+from support_core.errors import ConfigError as CoreConfigError
+from support_core.server_main import EXIT_CONFIG, ServerProgram, server_parser
 from support_core.version import __version__
 
 if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
     from gmail_mcp.backend import MailBackend
     from gmail_mcp.mailbox import Mailbox
 
-__all__ = ["__version__", "main", "open_mailbox", "serve"]
+__all__ = ["PROGRAM", "__version__", "main", "open_mailbox", "open_server"]
 
-logger = logging.getLogger(__name__)
 FORWARDED_ENV = "GMAIL_MCP_FORWARDED_ALLOW_IPS"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(
-        prog="gmail-mcp",
-        description="MCP server for a support mailbox (Gmail, or a local Maildir when no Google token is set).",
+    parser = server_parser(
+        "gmail-mcp",
+        "MCP server for a support mailbox (Gmail, or a local Maildir when no Google token is set).",
+        default_port=8001,
+        forwarded_env=FORWARDED_ENV,
     )
-    parser.add_argument("--transport", choices=["stdio", "streamable-http", "sse"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8001, help="HTTP port (default 8001)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    add_http_flags(parser, forwarded_env=FORWARDED_ENV)
-    add_stateful_flag(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     auth = commands.add_parser("auth", help="authorise access to a Gmail mailbox and save the token file")
     auth.add_argument(
@@ -96,67 +89,43 @@ async def open_mailbox(settings: GmailSettings) -> AsyncIterator[tuple[Mailbox, 
         await mailbox.backend.aclose()
 
 
-async def serve(
-    settings: GmailSettings,
-    transport: Transport,
-    host: str,
-    port: int,
-    log_level: str,
-    limits: HttpLimits | None = None,
-    *,
-    stateless: bool = True,
-) -> None:
-    """Open the mailbox and run the server on the chosen transport until it is stopped (`limits`: over
-    HTTP; `stateless`: Streamable HTTP without sessions, so replicas can share a load balancer)."""
+@asynccontextmanager
+async def open_server(settings: GmailSettings) -> AsyncIterator[tuple[MCPServer, str]]:
+    """The configured mailbox and the MCP server over it."""
     from gmail_mcp.server import create_server
-    from support_core.transport import run_server
 
     async with open_mailbox(settings) as (mailbox, name):
-        logger.info("gmail-mcp ready (%s, %s backend)", transport, name)
-        await run_server(
-            create_server(mailbox, backend_name=name, settings=settings),
-            transport,
-            settings,
-            host=host,
-            port=port,
-            log_level=log_level,
-            limits=limits,
-            stateless=stateless,
-        )
+        yield create_server(mailbox, backend_name=name, settings=settings), f"{name} backend"
+
+
+READABLE_ERRORS = (CoreConfigError, MailError)
+PROGRAM = ServerProgram("gmail-mcp", load_settings, open_server, readable_errors=READABLE_ERRORS)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from pathlib import Path
-
-    from support_core.errors import ConfigError as TransportConfigError
-
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     if args.command == "sandbox":
         from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
 
         installed = install_sandbox_mailbox(Path(args.maildir))
         print(f"Installed {installed} sandbox messages in {args.maildir}.", file=sys.stderr)
-        return
-    try:
-        settings = load_settings()
-        if args.command == "auth":
-            from gmail_mcp.auth import authorise
+    elif args.command == "auth":
+        try:
+            _auth(args)
+        except READABLE_ERRORS as exc:
+            print(f"gmail-mcp: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_CONFIG) from None
+    else:
+        PROGRAM.main(args)
 
-            secrets = args.client_secrets or settings.client_secrets_file
-            if not secrets:
-                raise ConfigError("Give --client-secrets PATH (the OAuth 'Desktop app' client JSON from Google Cloud).")
-            token_file = Path(args.token_file) if args.token_file else settings.token_file
-            authorise(Path(secrets), token_file, open_browser=not args.no_browser)
-            print(f"Saved the Gmail token to {token_file} (readable by you only).", file=sys.stderr)
-            return
-        limits = http_limits(args, settings.mcp_forwarded_allow_ips)
-        run = functools.partial(serve, stateless=not args.stateful)
-        anyio.run(run, settings, args.transport, args.host, args.port, args.log_level, limits)
-    except (ConfigError, TransportConfigError, MailError) as exc:
-        print(f"gmail-mcp: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        pass
+
+def _auth(args: argparse.Namespace) -> None:
+    from gmail_mcp.auth import authorise
+
+    settings = load_settings()
+    secrets = args.client_secrets or settings.client_secrets_file
+    if not secrets:
+        raise ConfigError("Give --client-secrets PATH (the OAuth 'Desktop app' client JSON from Google Cloud).")
+    token_file = Path(args.token_file) if args.token_file else settings.token_file
+    authorise(Path(secrets), token_file, open_browser=not args.no_browser)
+    print(f"Saved the Gmail token to {token_file} (readable by you only).", file=sys.stderr)

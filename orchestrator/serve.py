@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TextIO
 
 import anyio
 import anyio.abc
-import uvicorn
 from pydantic import Field, SecretStr, ValidationError, create_model
 
 from orchestrator.api import HealthState, create_app
@@ -25,7 +23,7 @@ from orchestrator.runner import mailbox_address, open_runtime, run_forever, watc
 from orchestrator.stats_command import AddParser
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
-from support_core.transport import is_loopback
+from support_core.transport import EmbeddedServer, bind_socket, is_loopback, port_number
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +33,6 @@ SECRET_ENV = "SUPPORT_AGENT_SECRET"
 FORWARDED_ENV = "SUPPORT_AGENT_FORWARDED_ALLOW_IPS"
 CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
 """`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
-
-
-class SignallessServer(uvicorn.Server):
-    """uvicorn without its own signal handlers: `watch_signals` owns SIGINT/SIGTERM and sets `should_exit`."""
-
-    @contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
@@ -100,7 +90,8 @@ async def serve(
     try:
         check_secret(secret, insecure=insecure, host=host)
         address = mailbox_address(secrets) if with_worker else CHAT_ONLY_ADDRESS
-    except (StartupError, ConfigError) as exc:
+        sock = bind_socket(host, port)  # the port first: a busy one is said before any tool server starts
+    except (StartupError, ConfigError, LimitsError) as exc:
         err.write(f"support-agent serve: {exc}\n")
         return EXIT_CONFIG
     poll_interval = config.daemon.poll_interval if interval is None else interval
@@ -125,7 +116,7 @@ async def serve(
                 health_state=health,
                 mailbox=first.mailbox,
             )
-            server = SignallessServer(
+            server = EmbeddedServer(
                 uvicorn_config(app, host=host, port=port, limits=limits, log_level="warning", lifespan="off")
             )
             runtime.set_hooks(health_hooks(runtime.ledger, health, metrics))
@@ -145,7 +136,7 @@ async def serve(
 
             async def http() -> None:
                 try:
-                    await server.serve()
+                    await server.serve(sockets=[sock])
                 except SystemExit:  # uvicorn's way of saying it could not listen (it logged why)
                     failures.append(f"could not listen on {host}:{port} (in use, or not an address of this host)")
                 finally:
@@ -199,7 +190,7 @@ def add_serve_parser(add_parser: AddParser, common_parent: argparse.ArgumentPars
         "serve", parents=[common_parent], help="serve the chat API (and health, metrics) over HTTP"
     )
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve_parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve_parser.add_argument("--port", type=port_number, default=8080, help="port to listen on (default 8080)")
     serve_parser.add_argument(
         "--with-worker", action="store_true", help="also run the inbox daemon in this process (as `run` does)"
     )

@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Literal, NoReturn, Protocol
@@ -108,6 +109,26 @@ def transport_security(host: str, extra_hosts: tuple[str, ...]) -> TransportSecu
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
+def require_token(host: str, bearer_token: str | None, token_setting: str) -> None:
+    """`ConfigError` naming `token_setting` when `host` is not loopback and no bearer token is set."""
+    if not is_loopback(host) and not bearer_token:
+        raise ConfigError(
+            f"Refusing to listen on {host} without authentication: set {token_setting} (a long random "
+            "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
+        )
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535 (0 lets the system choose)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
+    return port
+
+
 def http_app(
     server: MCPServer,
     transport: Literal["streamable-http", "sse"],
@@ -126,11 +147,7 @@ def http_app(
     have no sessions anyway). Responses stay SSE streams, which carry a tool's progress and log notifications
     before its result; what is lost is the GET stream and server-to-client requests (sampling, elicitation),
     which neither server uses. `stateless=False` keeps sessions in this process (the SDK's default)."""
-    if not is_loopback(host) and not bearer_token:
-        raise ConfigError(
-            f"Refusing to listen on {host} without authentication: set {token_setting} (a long random "
-            "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
-        )
+    require_token(host, bearer_token, token_setting)
     security = transport_security(host, allowed_hosts)
     if transport == "sse":
         app: ASGIApp = server.sse_app(transport_security=security, host=host)
@@ -146,12 +163,33 @@ def http_app(
 
 
 async def serve_http(
-    app: ASGIApp, host: str, port: int, log_level: str = "info", limits: HttpLimits | None = None
+    app: ASGIApp,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    limits: HttpLimits | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
+    """Serve `app` with uvicorn until stopped, on `sock` when it was bound beforehand (see `bind_socket`)."""
     config = uvicorn_config(
         app, host=host, port=port, limits=limits or HttpLimits(), log_level=log_level.lower(), lifespan="on"
     )
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port`, for a program to take its port before it starts anything else; a
+    `ConfigError` in one sentence when it cannot (uvicorn would only log it after the program's start-up)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = "another program is using that port" if exc.errno == 98 else (exc.strerror or str(exc))
+        raise ConfigError(f"Cannot listen on {host}:{port}: {why}. Choose another with --port (or --host).") from None
+    return sock
 
 
 class HttpServerSettings(Protocol):
@@ -162,6 +200,9 @@ class HttpServerSettings(Protocol):
 
     @property
     def mcp_allowed_hosts(self) -> tuple[str, ...]: ...
+
+    @property
+    def mcp_forwarded_allow_ips(self) -> str | None: ...
 
     @property
     def bearer_token_variable(self) -> str:
@@ -179,6 +220,7 @@ async def run_server(
     log_level: str,
     limits: HttpLimits | None = None,
     stateless: bool = True,
+    sock: socket.socket | None = None,
 ) -> None:
     """Run an MCP server on stdio, or on HTTP behind the checks above (the bearer token and allowed hosts of
     `settings`) and `limits` (default: `HttpLimits()`); Streamable HTTP is `stateless` unless told otherwise."""
@@ -197,7 +239,7 @@ async def run_server(
     )
     if transport == "streamable-http":
         logger.info("Streamable HTTP is %s", "stateless" if stateless else "stateful (sessions live in this process)")
-    await serve_http(app, host, port, log_level, limits)
+    await serve_http(app, host, port, log_level, limits, sock)
 
 
 # --- Serving an ASGI app on loopback in this event loop (the emulators, in tests and benchmarks) -----------
@@ -210,7 +252,7 @@ STOP_TIMEOUT = 5.0
 """Seconds beyond the grace period to wait for uvicorn to stop before giving up on a clean shutdown."""
 
 
-class _EmbeddedServer(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """uvicorn without its own signal handlers (the embedding program owns them); a failed bind is reported."""
 
     def __init__(self, config: uvicorn.Config) -> None:
@@ -254,7 +296,7 @@ async def serve_on_loopback(
         config = uvicorn.Config(app, host=host, port=port, **options)
     else:
         config = uvicorn_config(app, host=host, port=port, limits=limits, **options)
-    server = _EmbeddedServer(config)
+    server = EmbeddedServer(config)
     stopped = anyio.Event()
 
     async def run() -> None:

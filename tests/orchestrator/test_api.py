@@ -509,18 +509,22 @@ async def test_serve_stops_on_sigterm_and_reports_a_port_in_use(
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         busy = io.StringIO()
+        port = holder.getsockname()[1]
         taken = await serve(
             secrets,
             load_config(),
             host="127.0.0.1",
-            port=holder.getsockname()[1],
+            port=port,
             secret=SECRET,
             insecure=False,
             with_worker=False,
             err=busy,
         )
     assert taken == 2
-    assert "could not listen" in busy.getvalue()
+    assert busy.getvalue() == (
+        f"support-agent serve: Cannot listen on 127.0.0.1:{port}: another program is using that port. "
+        "Choose another with --port (or --host).\n"
+    ), "one line, said before any tool server was started"
 
 
 def test_secret_and_flags_for_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
