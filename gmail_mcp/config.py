@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gmail_mcp.errors import ConfigError
+from support_core.addresses import AddressError, normalise_address
 
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 
@@ -85,9 +86,10 @@ class GmailSettings(BaseSettings):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        if "@" not in value or any(c.isspace() for c in value):
-            raise ValueError("GMAIL_ADDRESS must be one email address")
-        return value.strip().lower()
+        try:
+            return normalise_address(value)
+        except AddressError as exc:
+            raise ValueError(f"GMAIL_ADDRESS must be one email address: {exc}") from None
 
     @model_validator(mode="after")
     def _coherent(self) -> GmailSettings:

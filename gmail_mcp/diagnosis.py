@@ -1,4 +1,4 @@
-"""The Gmail server's self-description: `mailbox_info` (address and backend) and the `diagnose` self-check.
+"""The Gmail server's `diagnose` self-check (its `mailbox_info` result is support_core.mail.MailboxInfo).
 
 `diagnose` checks the backend (a writable Maildir folder, or a Gmail token that loads, refreshes and grants
 gmail.modify), the mailbox address and the trusted Authentication-Results ids. Each network call is bounded by
@@ -13,7 +13,6 @@ import json
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from pydantic import BaseModel, Field
 
 from gmail_mcp.config import GMAIL_SCOPE, GmailSettings
 from gmail_mcp.errors import ConfigError, MailError
@@ -27,13 +26,6 @@ if TYPE_CHECKING:
 
 GMAIL_CHECKS = ("Gmail token", "Gmail scopes", "Gmail mailbox")
 AUTHSERV_FIX = "set GMAIL_AUTHSERV_IDS to the authserv-id your mail server writes"
-
-
-class MailboxInfo(BaseModel):
-    """Whose mailbox this server reads, and how."""
-
-    address: str = Field(description="The mailbox owner's address, lower-cased (mail from it is our own).")
-    backend: str = Field(description="'gmail' (the Gmail API) or 'maildir' (a local Maildir folder).")
 
 
 async def diagnose(mailbox: Mailbox, settings: GmailSettings | None, call_timeout: float) -> Diagnosis:

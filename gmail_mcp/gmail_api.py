@@ -39,6 +39,7 @@ from gmail_mcp.errors import (
 )
 from gmail_mcp.gmail_labels import GmailLabels
 from gmail_mcp.gmail_payload import payload_bytes
+from support_core.addresses import normalise_address
 from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ class GmailApiBackend:
     async def address(self) -> str:
         if self._address is None:
             profile = await self._call("getProfile", lambda: self._user_api.getProfile(userId=self._user))
-            self._address = str(profile["emailAddress"]).lower()
+            self._address = normalise_address(str(profile["emailAddress"]))
         return self._address
 
     async def changes(self, cursor: str | None, *, fallback_query: str, limit: int) -> Changes:

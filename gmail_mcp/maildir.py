@@ -44,6 +44,7 @@ from gmail_mcp.maildir_index import MaildirIndex
 from gmail_mcp.maildir_labels import FIXED_LABELS, SYSTEM_NAMES, check_label, labels_of
 from gmail_mcp.maildir_state import STATE_FILE, MaildirState
 from gmail_mcp.query import SearchDocument, parse_query
+from support_core.addresses import AddressError, normalise_address
 
 __all__ = ["ARCHIVE", "DRAFTS", "INBOX", "SENT", "STATE_DIR", "MaildirBackend", "deliver_message", "new_unique_name"]
 
@@ -82,9 +83,10 @@ class MaildirBackend:
         journal_window: int = 10_000,
         busy_timeout: float = 30.0,
     ) -> None:
-        address = address.strip().lower()
-        if "@" not in address or any(char.isspace() for char in address):
-            raise ConfigError(f"The Maildir backend needs the mailbox owner's address (GMAIL_ADDRESS), not {address!r}")
+        try:
+            address = normalise_address(address)
+        except AddressError as exc:
+            raise ConfigError(f"The Maildir backend needs the mailbox owner's address (GMAIL_ADDRESS): {exc}") from None
         if journal_window < 1:
             raise ConfigError("journal_window must be at least 1")
         self.root = Path(root).expanduser()

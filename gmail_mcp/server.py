@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gmail_mcp.config import GmailSettings
-from gmail_mcp.diagnosis import MailboxInfo, diagnose
+from gmail_mcp.diagnosis import diagnose
 from gmail_mcp.errors import MailError
 from gmail_mcp.mailbox import Mailbox
 from support_core.diagnosis import Diagnosis
-from support_core.mail import Draft, DraftList, LabelResult, Message, NewMessages, SearchResult, Thread
+from support_core.mail import Draft, DraftList, LabelResult, MailboxInfo, Message, NewMessages, SearchResult, Thread
 
 INSTRUCTIONS = """\
 A support mailbox. Read new mail with list_new_messages (keep the cursor it returns), read a message or its whole

@@ -20,6 +20,7 @@ from orchestrator.mcp_config import add_mcp_config_parser, run_mcp_config
 from orchestrator.reports import message_json, outcome_cells, table
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
+from support_core.mail import MailboxInfo
 
 if TYPE_CHECKING:
     from orchestrator.daemon import Daemon
@@ -193,11 +194,10 @@ async def _once(secrets: Secrets, config: AgentConfig, mailbox: str, out: TextIO
 async def _mailbox_line(daemon: Daemon) -> str:
     """ "mailbox default: support@shop.example (maildir)", from the Gmail server's `mailbox_info`."""
     try:
-        info = await daemon.servers.gmail.call("mailbox_info", {})
-    except (ToolCallError, ServerUnavailableError):
-        info = {}
-    address = info.get("address") or "address unknown"
-    return f"mailbox {daemon.mailbox}: {address} ({info.get('backend') or 'backend unknown'})"
+        info = MailboxInfo.model_validate(await daemon.servers.gmail.call("mailbox_info", {}))
+    except (ToolCallError, ServerUnavailableError, ValidationError):
+        return f"mailbox {daemon.mailbox}: address unknown (backend unknown)"
+    return f"mailbox {daemon.mailbox}: {info.address} ({info.backend})"
 
 
 async def _run(

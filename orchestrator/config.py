@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orchestrator.errors import ConfigError
 from orchestrator.gatekeeper_rules import GatekeeperRules
 from orchestrator.models import CATEGORIES
+from support_core.addresses import AddressError, normalise_address
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
 FORWARDED_PREFIXES = ("SHOPIFY_", "GMAIL_")
@@ -139,9 +140,7 @@ class MailboxConfig(Section):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or any(c.isspace() for c in value.strip())):
-            raise ValueError(f"a mailbox address is one email address, not {value!r}")
-        return value.strip().lower() if value else None
+        return _own_address(value, "a mailbox address")
 
 
 class AgentConfig(Section):
@@ -217,12 +216,20 @@ class Secrets(BaseSettings):
     @field_validator("mailbox")
     @classmethod
     def _mailbox(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or any(c.isspace() for c in value.strip())):
-            raise ValueError("SUPPORT_AGENT_MAILBOX must be one email address")
-        return value.strip().lower() if value else None
+        return _own_address(value, "SUPPORT_AGENT_MAILBOX")
 
     def secret_value(self) -> str | None:
         return self.secret.get_secret_value() if self.secret is not None else None
+
+
+def _own_address(value: str | None, what: str) -> str | None:
+    """The mailbox's own address in support_core's normal form (how every address is compared), or None."""
+    if not value:
+        return None
+    try:
+        return normalise_address(value)
+    except AddressError as exc:
+        raise ValueError(f"{what} must be one email address: {exc}") from None
 
 
 def load_config(path: Path | None = None) -> AgentConfig:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.abc
 import anyio.to_thread
+from pydantic import ValidationError
 
 from orchestrator import language
 from orchestrator.config import AgentConfig, MailboxConfig, Secrets, ServerConfig, server_environment
@@ -21,6 +22,8 @@ from orchestrator.ledger import Ledger
 from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
+from support_core.addresses import AddressError, normalise_address
+from support_core.mail import MailboxInfo
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +48,12 @@ async def ask_mailbox_address(servers: ToolServers) -> str:
             f"The Gmail server could not tell the mailbox's address: {exc} (`support-agent doctor` checks the "
             "server; SUPPORT_AGENT_MAILBOX or the mailbox's `address` sets it without asking)"
         ) from None
-    address = str(info.get("address") or "").strip().lower()
-    if "@" not in address:
+    try:
+        return normalise_address(MailboxInfo.model_validate(info).address)
+    except (ValidationError, AddressError):
         raise ConfigError(
-            f"The Gmail server reported no usable mailbox address ({address!r}): set SUPPORT_AGENT_MAILBOX."
-        )
-    return address
+            f"The Gmail server reported no usable mailbox address ({info.get('address')!r}): set SUPPORT_AGENT_MAILBOX."
+        ) from None
 
 
 def server_specs(secrets: Secrets) -> tuple[ServerSpec, ServerSpec]:

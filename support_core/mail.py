@@ -177,3 +177,10 @@ class DraftList(Model):
 class LabelResult(Model):
     modified: int = Field(description="How many messages were changed.")
     created_labels: list[str] = Field(default_factory=list, description="Labels that did not exist and were created.")
+
+
+class MailboxInfo(Model):
+    """`mailbox_info`: whose mailbox the server reads, and how."""
+
+    address: str = Field(description="The mailbox owner's address in its normal form (mail from it is our own).")
+    backend: str = Field(description="'gmail' (the Gmail API) or 'maildir' (a local Maildir folder).")
