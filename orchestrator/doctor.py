@@ -2,8 +2,8 @@
 
 The orchestrator checks its own part: the configuration file, the OpenAI-compatible endpoint (reachable, key
 accepted, models offered) and the ledger folder. The tool servers check theirs: doctor starts them exactly as the
-daemon does (`runner.server_specs`: the same command and environment over stdio, or the servers at
-SUPPORT_AGENT_SHOPIFY_URL / SUPPORT_AGENT_GMAIL_URL) and calls each one's `diagnose` tool over MCP, so it checks
+daemon does (each `[[mailboxes]]` entry's servers, or those the environment describes: the same command and
+environment over stdio, or the servers at their URLs) and calls each one's `diagnose` tool over MCP, so it checks
 the settings, tokens and folders the daemon will use. A server that cannot start is one failed line quoting the
 error it wrote. Each network call is bounded by `call_timeout` seconds; nothing is retried, and nothing is written
 except temporary files deleted at once.
@@ -60,17 +60,25 @@ async def diagnose(
     *, secrets: Secrets, config: AgentConfig | Exception, call_timeout: float = DEFAULT_TIMEOUT
 ) -> list[Check]:
     """Run every check. A config that failed to load is passed as the exception and reported as a failed line.
-    The tool servers asked are the daemon's own, `runner.server_specs(secrets)`."""
-    from orchestrator.runner import server_specs
+    The tool servers asked are the daemon's own: each `[[mailboxes]]` entry's (`runner.mailbox_specs`), or the
+    one mailbox the environment describes; with several mailboxes each line names its mailbox."""
+    from orchestrator.runner import mailbox_specs, mailboxes, server_specs
 
-    specs = server_specs(secrets)
+    if isinstance(config, Exception):
+        named: list[tuple[str, tuple[ServerSpec, ...]]] = [("", server_specs(secrets))]
+    else:
+        configured = mailboxes(secrets, config)
+        several = len(configured) > 1
+        named = [(f"[{mb.name}] " if several else "", mailbox_specs(mb)) for mb in configured]
     checks = [_config_check(config)]
-    answers: dict[str, list[Check]] = {}
-    async with anyio.create_task_group() as tg:  # the two servers start side by side
+    answers: dict[tuple[str, str], list[Check]] = {}
+    async with anyio.create_task_group() as tg:  # every server starts side by side
+        for prefix, specs in named:
+            for spec in specs:
+                tg.start_soon(_collect, answers, prefix, spec, call_timeout)
+    for prefix, specs in named:
         for spec in specs:
-            tg.start_soon(_collect, answers, spec, call_timeout)
-    for spec in specs:
-        checks += answers[spec.name]
+            checks += [c.model_copy(update={"name": prefix + c.name}) for c in answers[prefix, spec.name]]
     checks += await _llm_checks(secrets, config, call_timeout)
     checks.append(await ledger_check(secrets.ledger, call_timeout))
     return checks
@@ -111,8 +119,10 @@ def _config_check(config: AgentConfig | Exception) -> Check:
 # --- the tool servers ---------------------------------------------------------------------------------------------
 
 
-async def _collect(answers: dict[str, list[Check]], spec: ServerSpec, call_timeout: float) -> None:
-    answers[spec.name] = await server_checks(spec, call_timeout)
+async def _collect(
+    answers: dict[tuple[str, str], list[Check]], prefix: str, spec: ServerSpec, call_timeout: float
+) -> None:
+    answers[prefix, spec.name] = await server_checks(spec, call_timeout)
 
 
 async def server_checks(spec: ServerSpec, call_timeout: float) -> list[Check]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config import AgentConfig, Engine, Secrets, load_config
+from orchestrator.config import DEFAULT_CONFIG, AgentConfig, Engine, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, diagnose, ledger_check, run_doctor
 from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
 from support_core.diagnosis import MARKS, Check, problems, render
@@ -338,3 +338,24 @@ async def test_sandbox_maildir_and_offline_engine_are_fine(tmp_path: Path) -> No
     warning = line(checks, "Gmail authserv-ids")
     assert warning.startswith("!") and "GMAIL_AUTHSERV_IDS" in warning
     assert render(checks).splitlines()[-1].startswith("all good, 1 warning to read")
+
+
+async def test_every_configured_mailbox_has_its_servers_checked_and_named(tmp_path: Path) -> None:
+    """With `[[mailboxes]]` doctor starts each mailbox's own servers, as the daemon does: a setting that breaks
+    only the second mailbox's Gmail server is one failed line naming that mailbox."""
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        DEFAULT_CONFIG.read_text(encoding="utf-8")
+        + f'[[mailboxes]]\nname = "north"\ngmail = {{ env = {{ GMAIL_MAILDIR = "{tmp_path / "north"}" }} }}\n'
+        + '[[mailboxes]]\nname = "south"\ngmail = { env = { GMAIL_ADDRESS = "not an address" } }\n',
+        encoding="utf-8",
+    )
+    checks = await diagnose(
+        secrets=Secrets(_env_file=None, ledger=tmp_path / "ledger.sqlite3"),
+        config=load_config(config_path),
+        call_timeout=TIMEOUT,
+    )
+    text = only_failure(checks, "[south] Gmail server")
+    assert "GMAIL_ADDRESS" in text
+    assert line(checks, "[north] Gmail server").startswith("✓")
+    assert line(checks, "[north] Shopify server").startswith("✓") and line(checks, "[south] Shopify server")
