@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
 def _auth(args: argparse.Namespace) -> None:
     from gmail_mcp.auth import authorise
 
-    settings = load_settings()
+    settings = load_settings(backend="maildir")  # the token file may not exist yet: this command writes it
     secrets = args.client_secrets or settings.client_secrets_file
     if not secrets:
         raise ConfigError("Give --client-secrets PATH (the OAuth 'Desktop app' client JSON from Google Cloud).")

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gmail_mcp.errors import ConfigError
 from support_core.addresses import AddressError, normalise_address
+from support_core.settings_errors import setting_problems
 
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 
@@ -59,10 +60,10 @@ class GmailSettings(BaseSettings):
     fallback_query: str = "in:inbox newer_than:7d"
     """Used when there is no cursor yet, or Gmail says the cursor is too old."""
     max_body_chars: int = Field(default=100_000, ge=1_000, le=5_000_000)
-    timeout: float = 30.0
-    max_retries: int = 4
-    retry_base_delay: float = 0.5
-    retry_max_delay: float = 30.0
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    retry_base_delay: float = Field(default=0.5, ge=0)
+    retry_max_delay: float = Field(default=30.0, ge=0)
 
     authserv_ids: Annotated[tuple[str, ...] | None, NoDecode] = None
     """Receiving servers whose Authentication-Results headers are trusted (their authserv-id, the first word of
@@ -98,6 +99,12 @@ class GmailSettings(BaseSettings):
                 f"GMAIL_BACKEND=gmail needs a token: run `gmail-mcp auth` (writes {self.token_file}) or set "
                 "GOOGLE_TOKEN_JSON"
             )
+        chosen = "token_file" in self.model_fields_set  # set by the user: a missing file is a mistake, not Maildir
+        if chosen and self.backend != "maildir" and not self.token_json and not self.token_file.is_file():
+            raise ValueError(
+                f"GMAIL_TOKEN_FILE names {self.token_file}, which does not exist: run `gmail-mcp auth` to write it, "
+                "correct the path, or unset GMAIL_TOKEN_FILE (or set GMAIL_BACKEND=maildir) to use the Maildir"
+            )
         return self
 
     @property
@@ -122,5 +129,4 @@ def load_settings(**overrides: object) -> GmailSettings:
     try:
         return GmailSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"Invalid Gmail settings: {problems}") from None
+        raise ConfigError(f"Invalid Gmail settings: {setting_problems(GmailSettings, exc)}") from None

@@ -13,19 +13,23 @@ import anyio
 import anyio.to_thread
 from pydantic import ValidationError
 
-from orchestrator.config import AgentConfig, Secrets, load_config
+from orchestrator.config import AgentConfig, Secrets, check_env_file, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
 from orchestrator.mcp_config import add_mcp_config_parser, run_mcp_config
 from orchestrator.reports import message_json, outcome_cells, table
 from orchestrator.serve import add_serve_parser, run_serve
 from orchestrator.stats_command import AddParser, add_stats_parser, run_stats
+from support_core.errors import ConfigError as CoreConfigError
 from support_core.mail import MailboxInfo
+from support_core.settings_errors import setting_problems
 
 if TYPE_CHECKING:
     from orchestrator.daemon import Daemon
     from orchestrator.pipeline import Outcome
 
+READABLE = (CoreConfigError, LedgerError, ServerUnavailableError, ToolCallError)
+"""Errors whose message tells the user what to fix (a tool server's refusal at the first poll included): one line."""
 COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor", "mcp-config")
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
@@ -72,6 +76,12 @@ def add_common_flags(parser: argparse.ArgumentParser, *, suppress: bool = False)
         default=argparse.SUPPRESS if suppress else "WARNING",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="show the full traceback of an unexpected error (and log at DEBUG)",
+    )
 
 
 def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -79,6 +89,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     try:
         if args.command == "mcp-config":
             return run_mcp_config(args, out, err)
+        check_env_file()
         secrets = Secrets()
         config = _config(args, secrets)
         if args.command == "chat":
@@ -97,9 +108,9 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
             return anyio.run(_once, secrets, config, mailbox, out, as_json)
         return anyio.run(_run, secrets, config, mailbox, out, err, as_json)
     except ValidationError as exc:
-        err.write(f"support-agent: invalid setting: {_problems(exc)}\n")
+        err.write(f"support-agent: invalid setting: {setting_problems(Secrets, exc)}\n")
         return EXIT_CONFIG
-    except (ConfigError, LedgerError, ServerUnavailableError) as exc:
+    except READABLE as exc:
         err.write(f"support-agent: {exc}\n")
         return EXIT_CONFIG
     except ExceptionGroup as group:  # a task group (the tool servers, the worker pool) wrapped it: one line still
@@ -114,12 +125,11 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
 
 def _readable(group: BaseExceptionGroup[BaseException]) -> Exception | None:
     """The configuration or ledger error inside a group of exceptions that holds nothing else, or None."""
-    matched, rest = group.split((ConfigError, LedgerError, ServerUnavailableError))
+    matched, rest = group.split(READABLE)
     if matched is None or rest is not None:
         return None
     leaves = list(_leaves(matched))
-    readable = (ConfigError, LedgerError, ServerUnavailableError)
-    return leaves[0] if len(leaves) == 1 and isinstance(leaves[0], readable) else None
+    return leaves[0] if len(leaves) == 1 and isinstance(leaves[0], READABLE) else None
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -148,7 +158,9 @@ def _config(args: argparse.Namespace, secrets: Secrets) -> AgentConfig:
     try:
         daemon = type(config.daemon).model_validate({**config.daemon.model_dump(), **overrides})
     except ValidationError as exc:
-        raise ConfigError(f"--interval/--concurrency: {_problems(exc)}") from None
+        flags = {"poll_interval": "--interval", "concurrency": "--concurrency"}
+        problems = "; ".join(f"{flags.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()[:2])
+        raise ConfigError(problems) from None
     return config.model_copy(update={"daemon": daemon})
 
 

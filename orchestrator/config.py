@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.errors import ConfigError
 from orchestrator.gatekeeper_rules import GatekeeperRules
-from orchestrator.models import CATEGORIES
+from orchestrator.models import CATEGORIES, LANGUAGES
 from support_core.addresses import AddressError, normalise_address
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
@@ -29,6 +31,18 @@ class Section(BaseModel):
 class Shop(Section):
     name: str
     domains: tuple[str, ...] = ()
+    languages: tuple[str, ...] = LANGUAGES
+    """The languages the shop answers in (ISO 639-1, of es, en, fr, de, pt, it): the language identifier chooses
+    among these only. Default: all six."""
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        codes = tuple(dict.fromkeys(code.strip().lower() for code in value))
+        unknown = [code for code in codes if code not in LANGUAGES]
+        if unknown or not codes:
+            raise ValueError(f"languages are one or more of {', '.join(LANGUAGES)}; not {unknown or 'none'}")
+        return codes
 
 
 class Tone(Section):
@@ -140,7 +154,7 @@ class MailboxConfig(Section):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        return _own_address(value, "a mailbox address")
+        return _own_address(value)
 
 
 class AgentConfig(Section):
@@ -216,20 +230,38 @@ class Secrets(BaseSettings):
     @field_validator("mailbox")
     @classmethod
     def _mailbox(cls, value: str | None) -> str | None:
-        return _own_address(value, "SUPPORT_AGENT_MAILBOX")
+        return _own_address(value)
 
     def secret_value(self) -> str | None:
         return self.secret.get_secret_value() if self.secret is not None else None
 
 
-def _own_address(value: str | None, what: str) -> str | None:
+def _own_address(value: str | None) -> str | None:
     """The mailbox's own address in support_core's normal form (how every address is compared), or None."""
     if not value:
         return None
     try:
         return normalise_address(value)
     except AddressError as exc:
-        raise ValueError(f"{what} must be one email address: {exc}") from None
+        raise ValueError(f"must be one email address: {exc}") from None
+
+
+def check_env_file(path: Path = Path(".env")) -> None:
+    """`ConfigError` naming the first line of `path` (the `.env` every process of the assistant reads) that
+    python-dotenv cannot read; said once here instead of a warning from each of the three processes."""
+    if not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(f"{path} cannot be read ({why}).") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}, line {binding.original.line}: not a NAME=value line; correct it, or start it with # to "
+                "make it a comment."
+            )
 
 
 def load_config(path: Path | None = None) -> AgentConfig:
@@ -239,6 +271,11 @@ def load_config(path: Path | None = None) -> AgentConfig:
         data: dict[str, Any] = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"The configuration file {source} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"The configuration file {source} is a folder: give the path of a .toml file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(f"The configuration file {source} cannot be read ({why}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from None
     try:

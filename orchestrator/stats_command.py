@@ -67,6 +67,12 @@ async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: 
     from orchestrator.ledger_engine import is_url
 
     since = parse_period(getattr(args, "since", None) or "all")
+    html_path: Path | None = getattr(args, "html", None)
+    if html_path is not None and not await anyio.Path(Path(html_path).expanduser().parent).is_dir():
+        raise ConfigError(
+            f"Cannot write the HTML report to {html_path}: the folder {html_path.parent} does not exist; give --html "
+            "a file in a folder that exists and that this user can write"
+        )
     if not is_url(ledger_location) and not await (await anyio.Path(ledger_location).expanduser()).is_file():
         raise LedgerError(
             f"There is no ledger at {ledger_location}: the daemon writes it on its first run (`support-agent once`); "
@@ -75,7 +81,6 @@ async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: 
     async with Ledger(ledger_location) as ledger:
         stats = await ledger.stats(since, mailbox=getattr(args, "mailbox", None))
     out.write(render_tables(stats))
-    html_path: Path | None = getattr(args, "html", None)
     if html_path is not None:
         page = render_html(stats, title="support-agent stats", generated_at=datetime.now(UTC))
         try:

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shopify_mcp.errors import ConfigError
+from support_core.settings_errors import setting_problems
 
 DEFAULT_API_VERSION = "2026-07"
 DEFAULT_METAFIELD_KEYS = (
@@ -65,16 +66,16 @@ class ShopifySettings(BaseSettings):
     metafield_keys: Annotated[tuple[str, ...], NoDecode] = DEFAULT_METAFIELD_KEYS
     public_discount_tag: str = "public"
     vip_tags: Annotated[tuple[str, ...], NoDecode] = ("VIP",)
-    vip_min_spend: float = 1000.0
-    cache_ttl: float = 300.0
+    vip_min_spend: float = Field(default=1000.0, ge=0)
+    cache_ttl: float = Field(default=300.0, ge=0)
     """Seconds that policies and promotions are cached. Orders, stock and customers are never cached."""
     sandbox_file: Path | None = None
 
     # --- HTTP client ---------------------------------------------------------------------------------
-    timeout: float = 15.0
-    max_retries: int = 4
-    retry_base_delay: float = 0.5
-    retry_max_delay: float = 30.0
+    timeout: float = Field(default=15.0, gt=0, le=600)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    retry_base_delay: float = Field(default=0.5, ge=0)
+    retry_max_delay: float = Field(default=30.0, ge=0)
 
     # --- Escalation tickets --------------------------------------------------------------------------
     ticket_sink: Literal["local", "webhook", "zendesk"] = "local"
@@ -181,5 +182,4 @@ def load_settings(**overrides: object) -> ShopifySettings:
     try:
         return ShopifySettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"Invalid Shopify settings: {problems}") from None
+        raise ConfigError(f"Invalid Shopify settings: {setting_problems(ShopifySettings, exc)}") from None

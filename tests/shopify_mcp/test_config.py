@@ -47,7 +47,9 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"SHOPIFY_API_VERSION": "2026-05"}, "quarter"),
         ({"SHOPIFY_TICKET_SINK": "webhook"}, "SHOPIFY_TICKET_WEBHOOK_URL"),
         ({"SHOPIFY_TICKET_SINK": "zendesk"}, "SHOPIFY_ZENDESK_SUBDOMAIN"),
-        ({"SHOPIFY_TICKET_SINK": "carrier-pigeon"}, "ticket_sink"),
+        ({"SHOPIFY_TICKET_SINK": "carrier-pigeon"}, "SHOPIFY_TICKET_SINK: Input should be"),
+        ({"SHOPIFY_TIMEOUT": "abc"}, "SHOPIFY_TIMEOUT: Input should be a valid number"),
+        ({"SHOPIFY_MAX_RETRIES": "-1"}, "SHOPIFY_MAX_RETRIES: Input should be greater than or equal to 0"),
     ],
 )
 def test_incoherent_settings_give_one_readable_error(
