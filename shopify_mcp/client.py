@@ -51,6 +51,8 @@ SCOPE_HINTS = {
     "read_locations": "stock per location cannot be read",
     "read_discounts": "discount codes cannot be checked",
     "read_legal_policies": "store policies cannot be read",
+    "read_locales": "the shop's languages are unknown, so policy translations may be missed",
+    "read_translations": "policies are only given in the shop's own language, never translated",
 }
 
 

@@ -28,6 +28,8 @@ NEEDED_SCOPES = (
     "read_locations",
     "read_discounts",
     "read_legal_policies",
+    "read_locales",
+    "read_translations",
 )
 """The Admin API access scopes the Shopify tools use (what each one's loss breaks: `SCOPE_HINTS`)."""
 STORE_CHECKS = ("Shopify token", "Shopify API version", "Shopify scopes")

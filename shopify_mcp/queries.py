@@ -294,6 +294,26 @@ query ShopPolicies {
 }
 """
 
+SHOP_LOCALES = """
+query ShopLocales {
+  shopLocales(published: true) { locale primary }
+}
+"""
+"""The languages buyers can see (needs `read_locales`): which translations exist to ask for, and the primary one."""
+
+SHOP_POLICY_TRANSLATIONS = """
+query ShopPolicyTranslations($locale: String!) {
+  shop {
+    shopPolicies {
+      type
+      translations(locale: $locale) { key value outdated }
+    }
+  }
+}
+"""
+"""Published translations of every policy into one shop locale (needs `read_translations`); key `body` is HTML.
+Requested cost 3, against 22 for `translatableResources(resourceType: SHOP_POLICY, first: 10)`."""
+
 SHOP_INFO = """
 query ShopInfo {
   shop {
@@ -322,6 +342,8 @@ ALL_OPERATIONS: dict[str, str] = {
     "DiscountByCode": DISCOUNT_BY_CODE,
     "ActiveDiscounts": ACTIVE_DISCOUNTS,
     "ShopPolicies": SHOP_POLICIES,
+    "ShopLocales": SHOP_LOCALES,
+    "ShopPolicyTranslations": SHOP_POLICY_TRANSLATIONS,
     "ShopInfo": SHOP_INFO,
     "AccessScopes": ACCESS_SCOPES,
 }

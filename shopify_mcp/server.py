@@ -177,13 +177,27 @@ def create_server(ctx: ShopifyContext) -> MCPServer:
                 description="One policy: refund, shipping, privacy, terms, contact (or a type such as REFUND_POLICY)."
             ),
         ] = None,
+        language: Annotated[
+            str | None,
+            Field(
+                max_length=20,
+                description="The customer's language as an ISO 639-1 code, e.g. 'de', 'fr', 'pt' (a region is "
+                "allowed: 'pt-BR'). Leave it out for the shop's own texts.",
+            ),
+        ] = None,
     ) -> Policies:
         """The store's published policies as plain text with their URLs: refunds and returns, shipping and
         delivery, privacy, terms, contact information. Quote them instead of guessing deadlines or conditions.
         Without `kind`, every published policy is returned.
+
+        Pass `language` (the language you reply in) to get each policy in that language when the shop publishes a
+        translation of it: then `translated` is true and `language` is that language. Otherwise the policy comes in
+        the shop's own language (`translated` false, `language` = `primary_language`): quote it as it is and tell
+        the customer the policy is only published in that language (never present your own translation as the
+        shop's policy). An unknown language code is an error that says what to pass.
         """
         with tool_errors():
-            return await ctx.policies.get(kind)
+            return await ctx.policies.get(kind, language)
 
     @server.tool(name="escalate_ticket", title="Escalate to a human", annotations=ESCALATE)
     async def escalate_ticket(

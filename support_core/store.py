@@ -259,11 +259,29 @@ class Policy(Model):
     title: str
     url: str
     text: str = Field(description="The policy as plain text (HTML removed, links kept in parentheses).")
+    language: str | None = Field(
+        default=None,
+        description="ISO 639-1 code of the language `title` and `text` are in (e.g. 'de'); null when no language "
+        "was asked for, or when the shop's languages could not be read.",
+    )
+    translated: bool = Field(
+        default=False,
+        description="True: `text` is the shop's own published translation into the requested language. False: it "
+        "is the shop's original text (no up-to-date translation is published for that language).",
+    )
 
 
 class Policies(Model):
     shop_name: str
     policies: list[Policy]
+    requested_language: str | None = Field(
+        default=None, description="The language asked for (ISO 639-1), null when none was."
+    )
+    primary_language: str | None = Field(
+        default=None,
+        description="The shop's own language (ISO 639-1): untranslated policies are written in it. Null when no "
+        "language was asked for or the shop's languages could not be read.",
+    )
 
 
 # --- Escalation tickets --------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("QueryRoot", "productByIdentifier"): "read_products",
     ("QueryRoot", "codeDiscountNodeByCode"): "read_discounts",
     ("QueryRoot", "discountNodes"): "read_discounts",
+    ("QueryRoot", "shopLocales"): "read_locales",
     ("Shop", "shopPolicies"): "read_legal_policies",
+    ("ShopPolicy", "translations"): "read_translations",
     ("Order", "customer"): "read_customers",
     ("Customer", "orders"): "read_orders",
     ("Customer", "lastOrder"): "read_orders",
@@ -44,6 +46,8 @@ SCOPE_DESCRIPTIONS = {
     "read_locations": "Read locations",
     "read_discounts": "Read discounts",
     "read_legal_policies": "Read legal policies",
+    "read_locales": "Read available locales for a shop",
+    "read_translations": "Read translations",
 }
 
 

@@ -37,6 +37,8 @@ ALL_SCOPES = frozenset(
         "read_locations",
         "read_discounts",
         "read_legal_policies",
+        "read_locales",
+        "read_translations",
     }
 )
 SUPPORTED_VERSIONS = ("2025-07", "2025-10", "2026-01", "2026-04", "2026-07")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Hashable
 
 from shopify_mcp.emulator.records import (
@@ -16,20 +17,28 @@ from shopify_mcp.emulator.records import (
     Product,
     ProductVariant,
     Shop,
+    ShopLocale,
     ShopPolicy,
+    Translation,
     gid,
     money,
 )
-from shopify_mcp.emulator.store_fields import RecordFields
+from shopify_mcp.emulator.store_fields import RecordFields, unique
 
 METAFIELD_NAMESPACE = "custom"
 """The store file's metafields all live in this namespace (the one the project reads)."""
+
+
+DEFAULT_LOCALES = ({"locale": "en", "name": "English", "primary": True},)
+"""A shop file without `locales` has one: English, primary and published."""
+_LOCALE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
 
 
 def read_shop(record: RecordFields, now: dt.datetime) -> Shop:
     domain = record.text("myshopify_domain")
     primary = record.text("primary_domain")
     legacy_id = int(hashlib.sha256(domain.encode()).hexdigest()[:10], 16) % 10**11
+    locales = _read_locales(record)
     policies = []
     for index, item in enumerate(record.items("policies"), start=1):
         kind = item.enum("type", "ShopPolicyType")
@@ -43,6 +52,7 @@ def read_shop(record: RecordFields, now: dt.datetime) -> Shop:
                 url=f"https://{primary}/policies/{kind.lower().replace('_', '-')}",
                 created_at=min(updated, now - dt.timedelta(days=365)),
                 updated_at=updated,
+                translations=_read_translations(item, locales, updated, now),
             )
         )
     return Shop(
@@ -56,7 +66,46 @@ def read_shop(record: RecordFields, now: dt.datetime) -> Shop:
         url=f"https://{primary}",
         currency_code=record.enum("currency", "CurrencyCode"),
         shop_policies=policies,
+        shop_locales=locales,
     )
+
+
+def _read_locales(record: RecordFields) -> list[ShopLocale]:
+    """`shop.locales`: exactly one primary (always published), each locale once, spelt as Shopify does."""
+    items = record.items("locales") or [RecordFields(dict(d), "shop.locales[0]") for d in DEFAULT_LOCALES]
+    locales = []
+    for item in items:
+        code = item.text("locale")
+        if not _LOCALE.fullmatch(code):
+            item.fail(f"`locale` is {code!r}, not a Shopify locale such as 'de' or 'pt-BR'")
+        primary = item.boolean("primary", default=False)
+        published = item.boolean("published", default=True)
+        if primary and not published:
+            item.fail("the primary locale is always published")
+        locales.append(ShopLocale(locale=code, name=item.text("name"), primary=primary, published=published))
+    unique(locales, lambda locale: locale.locale, "shop.locales", "locale")
+    if sum(locale.primary for locale in locales) != 1:
+        record.fail("`locales` needs exactly one primary locale")
+    return locales
+
+
+def _read_translations(
+    item: RecordFields, locales: list[ShopLocale], updated: dt.datetime, now: dt.datetime
+) -> list[Translation]:
+    """`translations`: locale -> {"body_html", "updated_days_ago"}; outdated when older than the policy text."""
+    translations = item.child("translations")
+    if translations is None:
+        return []
+    allowed = {locale.locale for locale in locales if not locale.primary}
+    found = []
+    for code in translations.data:
+        if code not in allowed:
+            translations.fail(f"{code!r} is not one of the shop's secondary locales ({', '.join(sorted(allowed))})")
+        entry = RecordFields(translations.data[code], f"{translations.where}.{code}")
+        at = entry.opt_moment("updated_days_ago", now) or updated
+        body = entry.text("body_html")
+        found.append(Translation(key="body", locale=code, value=body, updated_at=at, outdated=at < updated))
+    return found
 
 
 def read_location(record: RecordFields) -> Location:

@@ -27,6 +27,26 @@ def money_bag(amount: Decimal, currency: str) -> JSONDict:
 
 
 @dataclass(slots=True, eq=False)
+class Translation:
+    """One published translation of one field (`key`, e.g. `body`) into `locale`."""
+
+    key: str
+    locale: str
+    value: str
+    updated_at: dt.datetime
+    outdated: bool
+    """The original changed after this translation was last updated."""
+
+
+@dataclass(slots=True, eq=False)
+class ShopLocale:
+    locale: str
+    name: str
+    primary: bool
+    published: bool
+
+
+@dataclass(slots=True, eq=False)
 class ShopPolicy:
     id: str
     type: str
@@ -35,6 +55,7 @@ class ShopPolicy:
     url: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    translations: list[Translation] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -49,6 +70,7 @@ class Shop:
     url: str
     currency_code: str
     shop_policies: list[ShopPolicy]
+    shop_locales: list[ShopLocale] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)

@@ -22,7 +22,17 @@ from shopify_mcp.emulator.filters import (
     product_filter,
 )
 from shopify_mcp.emulator.listing import connection, first_items
-from shopify_mcp.emulator.records import Customer, Discount, InventoryItem, InventoryLevel, Order, Product
+from shopify_mcp.emulator.records import (
+    Customer,
+    Discount,
+    InventoryItem,
+    InventoryLevel,
+    Order,
+    Product,
+    ShopLocale,
+    ShopPolicy,
+    Translation,
+)
 from shopify_mcp.emulator.schema import build_base_schema
 from shopify_mcp.emulator.search import SearchFilter
 
@@ -139,6 +149,17 @@ def root_discount_nodes(_: Any, info: Info, **args: Any) -> Any:
 
 def root_shop(_: Any, info: Info) -> Any:
     return _ctx(info).store.shop
+
+
+def root_shop_locales(_: Any, info: Info, published: bool = False) -> list[ShopLocale]:
+    return [locale for locale in _ctx(info).store.shop.shop_locales if locale.published or not published]
+
+
+def policy_translations(policy: ShopPolicy, _: Info, locale: str, marketId: str | None = None) -> list[Translation]:
+    """Translations into `locale` available in every market; the store has no market-specific ones."""
+    if marketId is not None:
+        return []
+    return [translation for translation in policy.translations if translation.locale == locale]
 
 
 def root_app_installation(_: Any, info: Info) -> dict[str, Any]:
@@ -307,6 +328,8 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "codeDiscountNodeByCode"): root_code_discount,
     ("QueryRoot", "discountNodes"): root_discount_nodes,
     ("QueryRoot", "shop"): root_shop,
+    ("QueryRoot", "shopLocales"): root_shop_locales,
+    ("ShopPolicy", "translations"): policy_translations,
     ("QueryRoot", "currentAppInstallation"): root_app_installation,
     ("Order", "lineItems"): _connection_field("line_items"),
     ("Order", "fulfillments"): _list_field("fulfillments"),

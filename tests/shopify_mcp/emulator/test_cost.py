@@ -116,6 +116,8 @@ PROJECT_VARIABLES: dict[str, dict[str, Any]] = {
     "DiscountByCode": {"code": "WELCOME10"},
     "ActiveDiscounts": {"first": 50},
     "ShopPolicies": {},
+    "ShopLocales": {},
+    "ShopPolicyTranslations": {"locale": "de"},
     "ShopInfo": {},
     "AccessScopes": {},
 }

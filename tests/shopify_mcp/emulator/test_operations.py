@@ -249,6 +249,7 @@ async def test_every_operation_over_the_sandbox_store() -> None:
         "ProductById": {"id": product.id, "withLocations": False, "variants": 40},
         "DiscountByCode": {"code": code.lower()},
         "ActiveDiscounts": {"first": 50},
+        "ShopPolicyTranslations": {"locale": "de"},
     }
     emulator = ShopifyEmulator(store=store)
     async with httpx.AsyncClient(transport=emulator.transport(), base_url="https://x.myshopify.com") as api:
