@@ -12,8 +12,10 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 import nh3
+from email_validator import EmailNotValidError, validate_email
 
 from gmail_mcp.errors import InvalidInputError
+from support_core.addresses import same_address
 from support_core.mail import Address, Headers
 
 NOTE_HEADER = "X-Support-Agent-Note"
@@ -88,13 +90,13 @@ def compose_reply(
 ) -> Reply:
     """A reply to `original` from `own_address` to exactly one address (`to`, chosen by the caller): threaded, one
     'Re:', bodies escaped. A non-ASCII local part makes an SMTPUTF8 (RFC 6532) message; an IDN domain alone is
-    written in its ASCII (punycode) form, which every mail system reads."""
+    written in its ASCII (punycode, IDNA 2008) form, which every mail system reads and which names the same domain."""
     text = _UNSAFE.sub("", body_text.replace("\r\n", "\n")).strip()
     if not text:
         raise InvalidInputError("body_text is empty: write the reply text.")
     local, _at, domain = to.email.rpartition("@")
     utf8 = not local.isascii()
-    addr_spec = to.email if utf8 or domain.isascii() else f"{local}@{_ascii_domain(domain)}"
+    addr_spec = to.email if utf8 or domain.isascii() else _ascii_address(to.email)
     subject = reply_subject(original.subject)
     message = EmailMessage(policy=SMTP.clone(utf8=True) if utf8 else SMTP)
     message["From"] = HeaderAddress(display_name=header_value(own_name or ""), addr_spec=own_address)
@@ -129,11 +131,25 @@ def compose_reply(
     return Reply(raw=message.as_bytes(), to=[to], subject=subject, in_reply_to=original.message_id)
 
 
-def _ascii_domain(domain: str) -> str:
+def _ascii_address(address: str) -> str:
+    """`address` with its IDN domain in ASCII, by email-validator's IDNA 2008 (the library behind support_core's
+    normal form), checked to be the same address: Python's own `idna` codec is IDNA 2003, which maps `ß` to `ss`
+    (`straße.example` would become `strasse.example`, a different domain and perhaps a different owner)."""
+    local = address.rpartition("@")[0]
     try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise InvalidInputError(f"The recipient's domain {domain!r} cannot be written in ASCII: {exc}") from None
+        checked = validate_email(
+            address,
+            check_deliverability=False,
+            allow_smtputf8=True,
+            allow_quoted_local=True,
+            globally_deliverable=False,
+        )
+    except EmailNotValidError as exc:
+        raise InvalidInputError(f"The recipient's address cannot be written in ASCII: {exc}") from None
+    written = f"{local}@{checked.ascii_domain}"
+    if not same_address(written, address):
+        raise InvalidInputError("The recipient's domain has no ASCII form that names the same domain.")
+    return written
 
 
 ATTRIBUTIONS: dict[str, tuple[str, str, str, str]] = {

@@ -15,9 +15,10 @@ from orchestrator.domains import (
 from orchestrator.gatekeeper_rules import PITCH_HINTS_NEEDED, GatekeeperRules
 from orchestrator.identity import Identity, form_identity, mail_identity
 from orchestrator.models import GateDecision, Verdict
+from support_core.addresses import AddressError, normalise_address
 from support_core.mail import Address, Message
 
-__all__ = ["GatekeeperRules", "gatekeep", "lookalike_of"]
+__all__ = ["GatekeeperRules", "gatekeep", "ledger_reason", "lookalike_of"]
 
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
 _BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster"})
@@ -47,7 +48,9 @@ _AUTO_REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SCAN_CHARS = 20_000  # a sales pitch shows itself early; this keeps huge mail fast
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_REASON_MAX = 200
+_ADDRESS_LIKE = re.compile(r"\S*[\w.+'-]@[\w-]\S*")
+"""A token that reads like an address (`noreply@...` and a lone `@` do not): masked in the ledger's reason."""
 _FIELD_LINE = re.compile(r"^\s*([^\W\d_][\w .-]{0,30}?)\s*:\s*(.*)$")
 _FORM_LABELS = {
     "name": ("name", "full name", "your name", "nombre", "nom", "nome", "vorname und nachname"),
@@ -100,8 +103,20 @@ def gatekeep(message: Message, *, own_address: str, rules: GatekeeperRules) -> G
     return _process(identity, "customer", f"no rule matched; the reply goes to the {identity.source} address")
 
 
+def ledger_reason(decision: GateDecision) -> str:
+    """The reason the ledger keeps: the rule, then what is wrong with the sender headers when there is something,
+    e.g. `review:sender: From: 2 addresses` (addresses masked, invisible characters dropped, at most 200 chars)."""
+    if not decision.review:
+        return decision.reason
+    problems = "; ".join(_ADDRESS_LIKE.sub("<address>", problem) for problem in decision.review)
+    text = "".join(c for c in f"{decision.reason}: {problems}" if c.isprintable())
+    return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 1] + "…"
+
+
 def _process(identity: Identity, reason: str, detail: str, body: str | None = None) -> GateDecision:
     """PROCESS with the identity: verified, or unverified with its problems (no customer data, review label)."""
+    if identity.recipient is None:
+        raise ValueError("an identity without a recipient is an alert for a person, not a reply")
     if not identity.verified:
         reason = "review:form" if reason.startswith("form") else "review:sender"
         detail = f"{detail}; not verified: {'; '.join(identity.problems)}"
@@ -179,11 +194,28 @@ def _contact_form(message: Message, sender: str, own: str, rules: GatekeeperRule
     if identity is None:
         return _decide(Verdict.INTERNAL_ALERT, "form:no-address", "contact form without a customer address")
     body = "\n".join(fields.get("message", [])) or message.new_text
-    email = identity.recipient.email
+    email = identity.recipient.email if identity.recipient else _address_or_blank(emails)
     decision = _sender_rules(email, rules) or _content_rules("", body[:_SCAN_CHARS], split_address(email)[1], rules)
     if decision is not None:
         return decision.model_copy(update={"detail": f"contact form: {decision.detail}"})
+    if identity.recipient is None:  # no Reply-To a reply may go to: the relay is a robot, so a person answers
+        detail = "contact form with no usable Reply-To: a person must answer the form's sender by hand"
+        return GateDecision(
+            verdict=Verdict.INTERNAL_ALERT,
+            reason="review:form",
+            detail=f"{detail}; not verified: {'; '.join(identity.problems)}",
+            review=identity.problems,
+            body=body,
+        )
     return _process(identity, "form:contact", "shop contact form; the customer is its Email field", body=body)
+
+
+def _address_or_blank(emails: list[str]) -> str:
+    """The form's (first) Email field in normal form, for the sender rules; blank when it is not an address."""
+    try:
+        return normalise_address(emails[0]) if emails else ""
+    except AddressError:
+        return ""
 
 
 def _sender_rules(sender: str, rules: GatekeeperRules) -> GateDecision | None:

@@ -8,10 +8,14 @@ identity every Shopify lookup is bound to, so customer data can only ever reach 
 - Shopify contact form: the form's Email field is the identity only when the relay is authenticated as the form's
   sender domain by a trusted Authentication-Results header (DMARC pass, or a passing DKIM signature of that domain)
   and the field equals the single Reply-To. The Email field must appear once.
-- Anything else is *unverified*: several From or Reply-To addresses, a display name holding an address, text
-  after `<address>`, an invalid address, a Reply-To the gatekeeper's rules reject (a robot, this mailbox), or a
-  contact form that fails the checks above. Such mail still gets a reply, to one address, but with no customer
-  data (no lookups at all), a review label, and the reasons in the ledger.
+- Anything else is *unverified*: several From or Reply-To addresses (or headers), a display name holding an
+  address, text after `<address>`, route or group syntax, an invalid address, a quoted local part holding an `@`
+  (`"maria@example.com"@evil.example` reads like Maria's address), a Reply-To the gatekeeper's rules reject (a
+  robot, this mailbox), or a contact form that fails the checks above. Such mail still gets a reply, to one
+  address, but with no customer data (no lookups at all), a review label, and the reasons in the ledger.
+- A contact form is answered only at an address of its Reply-To (the relay's From is a robot, and the form's
+  Email field alone is not an address the mail system would reply to): without a usable Reply-To there is no
+  recipient (`Identity.recipient` is None) and a person must answer the form's sender by hand.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ _NAME_FORBIDDEN = re.compile(r"@|://|\bwww\.|\.[a-z]{2,}\b|[<>{}\[\]\\|`$#:;=]|\
 class Identity:
     """The draft's one recipient, and whether it is verified (only then may tools look customer data up)."""
 
-    recipient: Address
+    recipient: Address | None
+    """None: no address a reply may go to (a contact form without a usable Reply-To); a person answers by hand."""
     verified: bool
     source: str
     """Where the address came from: 'From', 'Reply-To' or 'contact form'."""
@@ -43,7 +48,7 @@ class Identity:
     @property
     def customer_email(self) -> str | None:
         """The address lookups are bound to: the recipient when verified, else nobody."""
-        return self.recipient.email if self.verified else None
+        return self.recipient.email if self.verified and self.recipient is not None else None
 
 
 def safe_name(name: str | None) -> str | None:
@@ -73,7 +78,7 @@ def mail_identity(headers: Headers, *, rejected_reply_to: str | None) -> Identit
     sender = headers.from_
     if sender is None:
         return None
-    problems = list(headers.sender_problems)
+    problems = [*headers.sender_problems, *_lookalike_local_parts(headers)]
     reply_to = headers.reply_to[0] if len(headers.reply_to) == 1 else None
     if rejected_reply_to and reply_to is not None:
         problems.append(f"Reply-To rejected: {rejected_reply_to}")
@@ -97,8 +102,9 @@ def form_identity(
     name: str | None,
     rejected_reply_to: str | None,
 ) -> Identity | None:
-    """The identity of a contact-form notification: `emails` are the values of every Email field of the form."""
-    problems = [p for p in headers.sender_problems if p.startswith("Reply-To")]
+    """The identity of a contact-form notification: `emails` are the values of every Email field of the form.
+    None when the form names no address at all (no Email field, no Reply-To)."""
+    problems = [*headers.sender_problems, *_lookalike_local_parts(headers)]  # From problems count too
     field_email: str | None = None
     if len(emails) != 1:
         problems.append(f"the form has {len(emails)} Email fields" if emails else "the form has no Email field")
@@ -108,12 +114,12 @@ def form_identity(
         except AddressError as exc:
             problems.append(f"the form's Email field is not one address ({exc})")
     reply_to = headers.reply_to[0] if len(headers.reply_to) == 1 else None
-    if reply_to is None:
-        problems.append("the form has no single Reply-To address" if not headers.reply_to else "several Reply-To")
-    elif rejected_reply_to:
+    if not headers.reply_to:
+        problems.append("the form has no Reply-To address")
+    elif reply_to is not None and rejected_reply_to:
         problems.append(f"Reply-To rejected: {rejected_reply_to}")
         reply_to = None
-    elif field_email is not None and reply_to.email != field_email:
+    elif reply_to is not None and field_email is not None and reply_to.email != field_email:
         problems.append("the form's Email field differs from the Reply-To")
     auth = headers.authentication
     domain = form_sender.rpartition("@")[2]
@@ -121,12 +127,12 @@ def form_identity(
         problems.append("no Authentication-Results from a trusted server vouches for the form relay")
     elif not _authenticated(auth.dmarc, auth.dmarc_domain, auth.dkim_domains, domain):
         problems.append(f"the form relay is not authenticated as {domain}")
-    recipient = reply_to or (Address(email=field_email) if field_email else None)
-    if recipient is None:
+    if field_email is None and not headers.reply_to:
         return None
-    named = Address(name=safe_name(name) or safe_name(recipient.name), email=recipient.email)
+    if len(headers.reply_to) > 1:  # several Reply-To (a sender problem): the Email field, if it is one of them
+        reply_to = next((a for a in headers.reply_to if a.email == field_email), None)
     return Identity(
-        recipient=named,
+        recipient=reply_to and Address(name=safe_name(name) or safe_name(reply_to.name), email=reply_to.email),
         verified=not problems,
         source="contact form",
         problems=tuple(dict.fromkeys(problems)),
@@ -138,6 +144,17 @@ def _authenticated(dmarc: str | None, dmarc_domain: str | None, dkim_domains: li
         return bool(candidate) and (candidate == domain or str(candidate).endswith(f".{domain}"))
 
     return (dmarc == "pass" and dmarc_domain == domain) or any(ours(d) for d in dkim_domains)
+
+
+def _lookalike_local_parts(headers: Headers) -> list[str]:
+    """A quoted local part holding an `@` (`"maria@example.com"@evil.example`) is valid, but a reviewer (and many
+    mail clients' address displays) would read the address inside the quotes."""
+    senders = headers.from_all or ([headers.from_] if headers.from_ else [])
+    found = []
+    for header, addresses in (("From", senders), ("Reply-To", headers.reply_to)):
+        if any("@" in address.email.rpartition("@")[0] for address in addresses):
+            found.append(f"{header}: a quoted local part holds an @ (it reads like another address)")
+    return found
 
 
 def _named(address: Address) -> Address:

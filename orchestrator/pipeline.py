@@ -6,14 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
-from orchestrator.gatekeeper import gatekeep
-from orchestrator.guard import checked_decision, guard_draft, visible_text
-from orchestrator.identity import default_recipient
+from orchestrator.gatekeeper import gatekeep, ledger_reason
+from orchestrator.guard import checked_decision, guard_draft
 from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm, route_llm
@@ -21,15 +19,17 @@ from orchestrator.models import GateDecision, RouterDecision, Verdict
 from orchestrator.offline_agent import answer_offline
 from orchestrator.offline_router import route_offline
 from orchestrator.reply_facts import ReplyFacts, Tone
+from orchestrator.reply_scope import may_quote, superseded
 from orchestrator.servers import ToolServers
 from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
-from support_core.mail import Headers, Message
+from support_core.mail import Message
 
 logger = logging.getLogger(__name__)
 
 REVIEW_LABEL = "support-agent/review"
-"""Added when the sender could not be verified or the draft guard stopped something: a person should look first."""
+"""Added when the sender could not be verified or the draft guard stopped something: a person should look first
+(also on a contact form that no draft can answer: it is alerted, and a person answers its sender by hand)."""
 
 
 @dataclass
@@ -142,18 +142,17 @@ class Pipeline:
         outcome.sender = message.headers.from_.email if message.headers.from_ else None
         outcome.subject = message.headers.subject
         outcome.rfc_message_id = message.headers.message_id
-        if self._superseded(message, thread):
+        started = time.perf_counter()
+        gate = self._gatekeep(message)
+        await self._timed(attempt, "gatekeeper", started)
+        if superseded(message, gate, thread, self._gatekeep):
             outcome.superseded = True
             attempt.record.verdict, attempt.record.reason = Verdict.IGNORE, "superseded"
             await self._label(message_id, [self.config.labels.processed], mark_read=True)
             await self.ledger.finish(attempt.claim, state="ignored", record=attempt.record)
             outcome.verdict, outcome.reason = Verdict.IGNORE, "superseded"
             return outcome
-
-        started = time.perf_counter()
-        gate = gatekeep(message, own_address=self.own_address, rules=self.config.gatekeeper)
-        await self._timed(attempt, "gatekeeper", started)
-        attempt.record.verdict, attempt.record.reason = gate.verdict, gate.reason
+        attempt.record.verdict, attempt.record.reason = gate.verdict, ledger_reason(gate)
         outcome.verdict, outcome.reason = gate.verdict, gate.reason
         if gate.verdict is Verdict.IGNORE:
             await self._label(message_id, [self.config.labels.ignored], mark_read=True)
@@ -164,21 +163,9 @@ class Pipeline:
             return outcome
         return await self._answer(attempt, message, gate, outcome)
 
-    def _superseded(self, message: Message, thread: dict[str, Any]) -> bool:
-        """Several unread messages in one thread from the *same* sender get one draft, answering the latest; two
-        customers writing in one thread each get their own."""
-        mine = default_recipient(message.headers)
-        if mine is None:
-            return False
-        for other in thread.get("messages", []):
-            if other["id"] == message.id or other.get("from_me") or not other.get("unread"):
-                continue
-            theirs = default_recipient(Headers.model_validate(other.get("headers", {})))
-            if theirs is None or theirs.email != mine.email:
-                continue
-            if datetime.fromisoformat(other["received_at"]) > message.received_at:
-                return True
-        return False
+    def _gatekeep(self, message: Message) -> GateDecision:
+        """The gatekeeper's decision on a message of this mailbox (the one claimed, or another of its thread)."""
+        return gatekeep(message, own_address=self.own_address, rules=self.config.gatekeeper)
 
     @staticmethod
     def _note(outcome: Outcome, removed: tuple[str, ...]) -> str:
@@ -190,20 +177,28 @@ class Pipeline:
         return f"{note}; review: the guard removed {len(removed)} item(s) ({', '.join(kinds)})"
 
     async def _alert(self, attempt: Attempt, message: Message, gate: GateDecision, outcome: Outcome) -> None:
+        """A ticket and the alert label, the message left unread for a person: partner mail, and contact forms no
+        draft can answer (no usable Reply-To: those also get the review label, and the reasons in the ticket)."""
         sender = gate.customer_email or (message.headers.from_.email if message.headers.from_ else None)
         if sender:
             tools = BoundTools(self.servers.shopify, sender, ("escalate_ticket",))
-            summary = f"Partner mail: {message.headers.subject}\n\n{message.new_text[:1500]}"
+            if gate.review:
+                why = "; ".join(gate.review)
+                summary = f"Contact form to answer by hand (no draft: {why}): {message.headers.subject}"
+                arguments = {"category": "Other", "priority": "normal"}
+            else:
+                summary, arguments = f"Partner mail: {message.headers.subject}", {"category": "InternalAlert"}
+            arguments["summary"] = f"{summary[:1000]}\n\n{message.new_text[:1500]}"  # a form: with its Email field
             try:
-                await tools.call(
-                    "escalate_ticket", {"category": "InternalAlert", "summary": summary, "priority": "high"}
-                )
+                await tools.call("escalate_ticket", {"priority": "high", **arguments})
             finally:
                 for call in tools.calls:
                     attempt.record.add_tool(call.tool, call.error)
             outcome.tools = [c.tool for c in tools.calls]
             outcome.escalated = True
-        await self._label(message.id, [self.config.labels.alert], mark_read=False)
+        outcome.review = list(gate.review)
+        labels = [self.config.labels.alert, *([REVIEW_LABEL] if gate.review else [])]
+        await self._label(message.id, labels, mark_read=False)
         await self.ledger.finish(attempt.claim, state="alerted", record=attempt.record)
 
     async def route(self, subject: str, body: str, record: Record | None = None) -> tuple[RouterDecision, str]:
@@ -283,7 +278,7 @@ class Pipeline:
             outcome.flagged = list(guarded.removed)
             text = self._no_data_reply(decision, gate.customer_name)
             record.reason = f"review:guard ({', '.join(guarded.removed)})"
-        quote = self._may_quote(message, gate, tools)
+        quote = may_quote(message, gate, tools.evidence, self.config.shop.domains)
         started = time.perf_counter()
         draft = await self.servers.gmail.call(
             "create_reply_draft",
@@ -364,20 +359,3 @@ class Pipeline:
         """The holding reply in the customer's language: no order, no link, nothing looked up."""
         facts = ReplyFacts(customer_name=customer_name, handover=True)
         return render_reply(decision.category, decision.language, facts, tone=self.tone)
-
-    def _may_quote(self, message: Message, gate: GateDecision, tools: BoundTools) -> bool:
-        """Quote the message only to its verified author, and only when it holds no link and no address but theirs
-        (the quote is attacker-controlled text, so it meets the same bar as the reply)."""
-        author = message.headers.from_
-        if author is None or gate.customer_email != author.email or len(message.headers.from_all) > 1:
-            return False
-        quoted = message.new_text[:4000]
-        check = guard_draft(
-            quoted,
-            evidence=tools.evidence,
-            shop_domains=self.config.shop.domains,
-            recipient=gate.recipient or "",
-            customer_text=quoted,
-        )
-        stopped = [item for item in check.removed if item.startswith(("link", "email"))]
-        return not stopped and visible_text(quoted) == quoted.replace("\r", "")

@@ -13,6 +13,7 @@ from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value, reply_
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mailbox import reply_recipient
 from gmail_mcp.mime import parse_message
+from support_core.addresses import normalise_address
 from support_core.mail import Address, Headers
 
 OWN = "support@aurora-activewear.example"
@@ -115,6 +116,25 @@ def test_an_idn_domain_alone_is_written_in_ascii() -> None:
     raw = compose_reply(original(**{"from": jose}), own_address=OWN, to=jose, body_text="x").raw
     assert raw.split(b"\r\n\r\n", 1)[0].isascii()
     assert parsed(raw)["To"].addresses[0].addr_spec == "jose@xn--esempio-universit-4ob.it"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "franz@straße.example",  # IDNA 2003 (Python's `idna` codec) would write strasse.example: another domain
+        "grete@xn--strae-oqa.example",
+        "ana@faß.de",
+        "eleni@πολλάς.example",  # final sigma: IDNA 2003 folds it to the medial sigma, another domain
+        "jose@esempio-università.it",
+    ],
+)
+def test_the_to_of_an_idn_domain_is_the_bound_identity(address: str) -> None:
+    bound = Address(email=normalise_address(address))
+    raw = compose_reply(original(**{"from": bound}), own_address=OWN, to=bound, body_text="x").raw
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()
+    written = parsed(raw)["To"].addresses[0].addr_spec
+    assert normalise_address(written) == bound.email
+    assert parse_message(raw).headers.to == [bound]
 
 
 def test_non_ascii_display_names_are_encoded_and_decode_back() -> None:

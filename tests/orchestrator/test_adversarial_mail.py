@@ -1,15 +1,15 @@
 """Invariant 4 end to end: hostile mail through `support-agent once` (real stdio servers, sandbox store) on the
 Maildir and the Gmail-emulator backends. For every draft: one recipient, no Cc/Bcc, and no private datum of
-anyone but that recipient; every ambiguous sender labelled for review with no customer data at all."""
+anyone but that recipient; every ambiguous sender labelled for review with no customer data at all; and on both
+backends every message's ledger state and reason (an unverified sender's names the problem)."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
+import re
+import time
 from pathlib import Path
 
-import anyio
 import pytest
 
 from gmail_mcp.maildir import MaildirBackend, deliver_message
@@ -17,13 +17,14 @@ from orchestrator.ledger import Ledger
 from orchestrator.pipeline import REVIEW_LABEL
 from support_testing.gmail_emulator import GmailEmulator, serve_emulator
 from tests.orchestrator.adversarial_mail import (
-    AUTHSERV,
     CASES,
     MAILBOX,
     MARIA,
     Case,
+    base_env,
     draft_text,
     leaks,
+    once,
     parse_draft,
     private_data,
     recipients,
@@ -34,22 +35,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 DATA = private_data()
 
 
-def base_env(folder: Path) -> dict[str, str]:
-    return {
-        "HOME": str(folder),
-        "PATH": os.environ.get("PATH", ""),
-        "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3"),
-        "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
-        "GMAIL_ADDRESS": MAILBOX,
-        "GMAIL_AUTHSERV_IDS": AUTHSERV,
-    }
-
-
-async def once(env: dict[str, str], folder: Path, extra: dict[str, str] | None = None) -> None:
-    result = await anyio.run_process(
-        [sys.executable, "-m", "orchestrator", "once"], env={**env, **(extra or {})}, cwd=folder, check=False
-    )
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
+def delivery_times() -> list[float]:
+    """One received time per case, a second apart in table order: a later message of a thread is really later
+    (equal times would make the thread cases pass without testing anything)."""
+    start = time.time() - len(CASES) - 60
+    return [start + index for index in range(len(CASES))]
 
 
 def answers(raw: bytes) -> str | None:
@@ -60,10 +50,14 @@ def answers(raw: bytes) -> str | None:
 def check(case: Case, drafts: list[bytes], labels: set[str]) -> list[str]:
     """What is wrong with one case's outcome (empty when invariant 4 held and the case went as it should)."""
     problems = []
+    if case.review != (REVIEW_LABEL in labels):
+        problems.append(f"{case.name}: review label {'missing' if case.review else 'unexpected'} ({sorted(labels)})")
+    if ("UNREAD" in labels) != (case.state == "alerted"):  # an alert waits, unread, for a person
+        problems.append(f"{case.name}: {'read' if case.state == 'alerted' else 'unread'} ({sorted(labels)})")
     if case.to is None:
-        return [f"{case.name}: expected no draft, got {len(drafts)}"] if drafts else []
+        return [*problems, f"{case.name}: expected no draft, got {len(drafts)}"] if drafts else problems
     if len(drafts) != 1:
-        return [f"{case.name}: expected one draft, got {len(drafts)}"]
+        return [*problems, f"{case.name}: expected one draft, got {len(drafts)}"]
     raw = drafts[0]
     to, others = recipients(raw)
     if to != [case.to]:
@@ -73,8 +67,6 @@ def check(case: Case, drafts: list[bytes], labels: set[str]) -> list[str]:
     text = draft_text(parse_draft(raw))
     recipient = to[0] if to else ""
     problems += [f"{case.name}: leaks {item}" for item in leaks(text, recipient, DATA, any_owner=case.review)]
-    if case.review != (REVIEW_LABEL in labels):
-        problems.append(f"{case.name}: review label {'missing' if case.review else 'unexpected'} ({sorted(labels)})")
     return problems
 
 
@@ -86,31 +78,56 @@ def assert_controls(outcomes: dict[str, tuple[list[bytes], set[str]]]) -> None:
     assert "#1026" in emily and "review" not in " ".join(outcomes["control-form"][1])
 
 
+async def assert_ledger(folder: Path, backend_ids: dict[str, str]) -> None:
+    """Every case's ledger state, and a reason that starts as the case says: an unverified sender's reason names
+    its problems (what a reviewer reads in `stats`), with no address in it."""
+    async with Ledger(folder / "ledger.sqlite3") as ledger:
+        entries = {entry.message_id: entry for entry in await ledger.entries()}
+    problems = []
+    for case in CASES:
+        entry = entries.get(backend_ids[case.name])
+        if entry is None:
+            problems.append(f"{case.name}: not in the ledger")
+            continue
+        reason = entry.reason or ""
+        if entry.state != case.state or not reason.startswith(case.reason):
+            problems.append(f"{case.name}: ledger {entry.state} {reason!r}, expected {case.state} {case.reason!r}...")
+        if case.state == "alerted" and "escalate_ticket" not in entry.tools:
+            problems.append(f"{case.name}: alerted without a ticket for the person who answers it")
+        if re.search(r"\w@\w", reason):
+            problems.append(f"{case.name}: an address in the ledger reason {reason!r}")
+    assert not problems, "\n".join(problems)
+
+
 async def test_hostile_mail_on_maildir(tmp_path: Path) -> None:
     root = tmp_path / "maildir"
-    for case in CASES:
-        deliver_message(root, case.raw())
+    for case, received in zip(CASES, delivery_times(), strict=True):
+        deliver_message(root, case.raw(), mtime=received)
     env = {**base_env(tmp_path), "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(root)}
     await once(env, tmp_path)
     backend = MaildirBackend(root, address=MAILBOX)
     outcomes: dict[str, tuple[list[bytes], set[str]]] = {}
+    backend_ids = {}
     drafts = [record.message.raw for record in await backend.list_drafts(limit=100)]
     for case in CASES:
         ids, _ = await backend.search(f"rfc822msgid:{case.message_id}", limit=5)
         assert len(ids) == 1, case.name
         message = await backend.fetch(ids[0])
         mine = [raw for raw in drafts if answers(raw) == case.message_id]
-        outcomes[case.name] = (mine, set(message.labels))
+        outcomes[case.name], backend_ids[case.name] = (mine, set(message.labels)), ids[0]
     await backend.aclose()
     problems = [problem for case in CASES for problem in check(case, *outcomes[case.name])]
     assert not problems, "\n".join(problems)
     assert_controls(outcomes)
-    await assert_ledger_reasons(tmp_path, backend_ids={})
+    await assert_ledger(tmp_path, backend_ids)
 
 
 async def test_hostile_mail_on_the_gmail_api(tmp_path: Path) -> None:
     emulator = GmailEmulator()
-    ids = {case.name: emulator.deliver(case.raw()) for case in CASES}
+    ids = {
+        case.name: emulator.deliver(case.raw(), internal_date=int(received * 1000))
+        for case, received in zip(CASES, delivery_times(), strict=True)
+    }
     async with serve_emulator(emulator) as url:
         token = {"token": "", "refresh_token": "r", "token_uri": f"{url}/token", "client_id": "c", "client_secret": "s"}
         env = {**base_env(tmp_path), "GOOGLE_TOKEN_JSON": json.dumps(token), "GMAIL_API_ENDPOINT": url}
@@ -127,14 +144,7 @@ async def test_hostile_mail_on_the_gmail_api(tmp_path: Path) -> None:
     assert not problems, "\n".join(problems)
     assert_controls(outcomes)
     assert emulator.send_attempts == []
-
-
-async def assert_ledger_reasons(folder: Path, backend_ids: dict[str, str]) -> None:
-    """Every unverified sender has its reason in the ledger (what a reviewer reads in `stats`)."""
-    async with Ledger(folder / "ledger.sqlite3") as ledger:
-        entries = await ledger.entries()
-    reasons = [entry.reason or "" for entry in entries]
-    assert sum(reason.startswith("review:") for reason in reasons) >= sum(case.review for case in CASES)
+    await assert_ledger(tmp_path, ids)
 
 
 def victim_data() -> tuple[str, ...]:
