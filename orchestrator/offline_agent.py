@@ -9,9 +9,19 @@ from typing import Any
 from orchestrator.errors import ToolCallError
 from orchestrator.models import RouterDecision
 from orchestrator.policy_excerpts import policy_excerpt
-from orchestrator.product_matching import named_variants, product_phrases, rank_products, search_terms, slug
+from orchestrator.product_matching import (
+    asked_options,
+    named_variants,
+    names_a_product,
+    product_phrases,
+    rank_products,
+    search_terms,
+    slug,
+)
 from orchestrator.questions import COUNTRY_CODES, POLICY_KINDS, Question, read_question
 from orchestrator.reply_facts import ProductMatch, ReplyFacts, Tone
+from orchestrator.reply_products import unavailable
+from orchestrator.reply_recommendations import recommend
 from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
 from support_core.store import (
@@ -105,8 +115,8 @@ class _Gatherer:
     async def products(self) -> None:
         question = self.question
         terms = search_terms(question)
-        if not terms:
-            return
+        if not terms or not names_a_product(question):
+            return  # 'what is it made of?': the reply asks which product
         found: dict[str, Product] = {}
         for searched, term in enumerate(terms[:MAX_SEARCHES], start=1):
             result = await self.call("search_products", {"query": term[:200], "limit": 10})
@@ -122,12 +132,19 @@ class _Gatherer:
                 if result is not None:
                     found.setdefault(result["handle"], Product.model_validate(result))
             ranked = rank_products(list(found.values()), question)
-        matches = []
-        for product in ranked:
-            detailed = await self.call("get_product", {"handle": product.handle})
-            product = Product.model_validate(detailed) if detailed else product
-            matches.append(ProductMatch(product=product, variant_ids=named_variants(product, question)))
+        matches = [await self._match(product) for product in ranked]
         self.facts.update(products=tuple(matches), product_searched=True)
+        asks = "recommend" in question.topics or any(m.product.status == "ARCHIVED" for m in matches)
+        if matches and asks and all(unavailable(m) for m in matches):
+            suggested = await recommend(self.call, [m.product for m in matches], question)
+            self.facts["recommendations"] = tuple([await self._match(product) for product in suggested])
+
+    async def _match(self, product: Product) -> ProductMatch:
+        """The product in full (every variant), with the variants and option values the customer names."""
+        detailed = await self.call("get_product", {"handle": product.handle})
+        product = Product.model_validate(detailed) if detailed else product
+        question = self.question
+        return ProductMatch(product, named_variants(product, question), asked_options(product, question))
 
     async def discounts(self) -> None:
         checks = []
@@ -135,7 +152,7 @@ class _Gatherer:
             result = await self.call("check_discount_code", {"code": code})
             if result is not None:
                 checks.append(DiscountCheck.model_validate(result))
-        self.facts["discounts"] = tuple(checks)
+        self.facts.update(discounts=tuple(checks), existing_customer=bool(self.question.order_numbers))
         promotions = await self.call("list_promotions", {})
         if promotions is not None:
             self.facts["promotions"] = Promotions.model_validate(promotions)
@@ -159,6 +176,13 @@ class _Gatherer:
             return {"shipping": shipping} if shipping else {}
         if category == "AccountProfileOther":
             return dict(list(wanted.items())[:2])
+        refund = [t for t in wanted.get("refund", []) if t != "refund_status"]
+        if category == "ProductInfoAvailability" and {"exchange", "return_cost"} & set(refund):
+            return {"refund": refund}  # 'can I exchange the socks for another size?': the rules, with the exceptions
+        if category == "CustomerComplaintsSatisfaction" and {"damaged", "wrong_item"} & set(refund):
+            return {"refund": refund}
+        if category == "TechnicalIssues" and "payment_failed" in topics:
+            return {"terms": ["payment_methods"]}  # the other ways to pay, while a colleague looks at the checkout
         return {}
 
     async def policies(self) -> None:
@@ -173,6 +197,18 @@ class _Gatherer:
                 if excerpt is not None:
                     excerpts.append(excerpt)
         self.facts["policies"] = tuple(excerpts)
+
+    async def escalate(self, subject: str, body: str, customer_name: str | None) -> str | None:
+        """A ticket for a request only a person can grant (a discount applied afterwards and the difference
+        refunded): its reference, or None when escalating is not allowed here or failed."""
+        summary = f"{subject}\n\nWhy a person: the customer asks for a price adjustment\n\n{body[:2000]}"
+        arguments = {"category": self.category, "summary": summary, "priority": "normal"}
+        if self.decision.order_number:
+            arguments["order_number"] = self.decision.order_number
+        if customer_name:
+            arguments["customer_name"] = customer_name
+        ticket = await self.call("escalate_ticket", arguments)
+        return str(ticket["id"]) if ticket and ticket.get("id") else None
 
 
 async def answer_offline(
@@ -201,6 +237,15 @@ async def answer_offline(
     if category == "PromotionsDiscountsPricing":
         await gatherer.discounts()
     await gatherer.policies()
+    if category == "PromotionsDiscountsPricing" and "price_adjustment" in question.topics and ticket_id is None:
+        base["ticket_id"] = await gatherer.escalate(subject, body, customer_name)
     sorry = decision.sentiment in ("negative", "angry")
-    facts = ReplyFacts(**base, **gatherer.facts, topics=question.topics, sorry=sorry)
+    facts = ReplyFacts(
+        **base,
+        **gatherer.facts,
+        topics=question.topics,
+        sorry=sorry,
+        measurements=question.measurements,
+        deadline=question.deadline,
+    )
     return render_reply(category, decision.language, facts, tone=tone)

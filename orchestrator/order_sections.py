@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
 
 from orchestrator.reply_facts import Draft
 from support_core.store import CustomerOrders, OrderDetails, Shipment
@@ -45,22 +44,24 @@ def _shipment_lines(d: Draft, shipment: Shipment) -> list[str]:
         d.note("note_tracking_missing")
     late = False
     if shipment.delivered_at is not None:
-        lines.append(book.say("delivered_on", when=book.when(shipment.delivered_at, d.today)))
+        lines.append(book.say("delivered_on", when=d.when(shipment.delivered_at)))
     elif delivered:
         pass  # the status line already says so
     elif shipment.estimated_delivery_at is not None:
-        if shipment.estimated_delivery_at.astimezone(UTC).date() < d.today:
+        if d.day(shipment.estimated_delivery_at) < d.today:
             late = True
-            lines.append(book.say("eta_late", when=book.when(shipment.estimated_delivery_at, d.today)))
+            lines.append(book.say("eta_late", when=d.when(shipment.estimated_delivery_at)))
             d.note("note_late")
         else:
-            lines.append(book.say("eta", when=book.when(shipment.estimated_delivery_at, d.today)))
+            lines.append(book.say("eta", when=d.when(shipment.estimated_delivery_at)))
             d.awaiting_delivery = True
     else:
         lines.append(book.say("eta_missing"))
         d.note("note_eta_missing")
     if shipment.delivery_status in PROBLEM_STATUSES and not late:
         d.note("note_delivery_problem")
+    if d.asked("replacement") and not delivered and (late or shipment.delivery_status in PROBLEM_STATUSES):
+        d.note("note_replacement")
     d.delivered = d.delivered or delivered
     return lines
 
@@ -70,13 +71,13 @@ def _refund_lines(d: Draft, order: OrderDetails) -> list[str]:
     lines = [book.say("return_line", name=r.name, status=book.word("return_status", r.status)) for r in order.returns]
     for refund in order.refunds:
         if refund.created_at is not None:
-            when = book.when(refund.created_at, d.today)
+            when = d.when(refund.created_at)
             lines.append(book.say("refund", amount=book.money(refund.amount), when=when))
         else:
             lines.append(book.say("refund_no_date", amount=book.money(refund.amount)))
     if order.refunds:
         return lines
-    asked = d.asked("refund_status") or d.category == "ReturnsCancellationsExchanges"
+    asked = d.asked("refund_status")  # a return, an exchange or a wrong item is not a question about a refund
     if order.financial_status == "VOIDED" and (asked or order.state == "cancelled"):
         lines.append(book.say("payment_voided", number=order.order_number))
     elif any(r.status in ("REQUESTED", "OPEN") for r in order.returns):
@@ -118,10 +119,20 @@ def _billing_lines(d: Draft, order: OrderDetails) -> list[str]:
     return lines
 
 
+def _state(d: Draft, order: OrderDetails) -> str:
+    """The order's state in words; 'out for delivery today' only when the carrier's estimate is today (in the shop's
+    time zone): a parcel due tomorrow is never 'out for delivery today'."""
+    if order.state == "out_for_delivery":
+        due = [s.estimated_delivery_at for s in order.shipments if s.delivery_status == "OUT_FOR_DELIVERY"]
+        if due and all(eta is not None and d.day(eta) == d.today for eta in due):
+            return d.book.word("state", "out_for_delivery_today")
+    return d.book.word("state", order.state)
+
+
 def _order_lines(d: Draft, order: OrderDetails) -> list[str]:
     book, category = d.book, d.category
-    state = book.word("state", order.state)
-    placed = book.when(order.processed_at, d.today)
+    state = _state(d, order)
+    placed = d.when(order.processed_at)
     lines = [book.say("order_state", number=order.order_number, placed=placed, state=state)]
     if category == "PaymentBilling":
         return [*lines, *_billing_lines(d, order), "", book.say("status_page", url=order.status_page_url)]
@@ -159,7 +170,7 @@ def _recent_orders_lines(d: Draft, orders: CustomerOrders) -> list[str]:
     lines = [book.say("recent_orders")]
     for summary in orders.orders:
         state, total = book.word("state", summary.state), book.money(summary.total)
-        placed = book.when(summary.processed_at, d.today)
+        placed = d.when(summary.processed_at)
         lines.append(book.say("order_summary", number=summary.order_number, placed=placed, state=state, total=total))
         for parcel in summary.tracking if d.category in ("ShippingDelivery", "OrderPlacementStatus") else []:
             if parcel.number and parcel.url:

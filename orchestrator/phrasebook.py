@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -15,7 +15,8 @@ from support_core.store import Money
 
 FALLBACK_LANGUAGE = "en"
 _RELATIVE = {"on": {0: "today", 1: "tomorrow", -1: "yesterday"}, "until": {0: "until_today", 1: "until_tomorrow"}}
-"""Dates said relative to today ([relative] in the phrase books), by kind and distance in days."""
+"""Dates said relative to today ([relative] in the phrase books), by kind and distance in days (`by`, a deadline the
+customer gave, is always said as a date)."""
 Day = date
 """`date` by another name, for annotations inside `Phrasebook` (whose method `date` hides the type)."""
 
@@ -41,11 +42,12 @@ class Phrasebook:
         day = fmt["first_day"] if value.day == 1 else str(value.day)
         return Template(fmt["date"]).substitute(day=day, month=fmt["months"][value.month - 1], year=value.year)
 
-    def when(self, value: datetime | Day, today: Day, kind: str = "on") -> str:
+    def when(self, value: datetime | Day, today: Day, kind: str = "on", zone: tzinfo = UTC) -> str:
         """A date as the reply says it: 'today', 'tomorrow', 'yesterday', or 'on 5 December 2026' (`kind` 'on'),
-        'until 5 December 2026' (`kind` 'until'), with the language's preposition."""
-        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
-        key = _RELATIVE[kind].get((day - today).days)
+        'until 5 December 2026' (`kind` 'until'), 'by 5 December 2026' (`kind` 'by'), with the language's
+        preposition. A moment is first turned into a day in `zone` (the shop's time zone, like `today`)."""
+        day = value.astimezone(zone).date() if isinstance(value, datetime) else value
+        key = _RELATIVE.get(kind, {}).get((day - today).days)
         if key is not None:
             return str(self.data["relative"][key])
         fmt = self.data["format"]

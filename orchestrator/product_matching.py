@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from orchestrator.offline_router import normalize
-from orchestrator.questions import COLOURS, KINDS, STOPWORDS, Question, words_of
+from orchestrator.questions import COLOURS, KINDS, STOPWORDS, TOPICS, Question, words_of
 from support_core.store import Product
 
 MAX_PRODUCTS = 2
@@ -38,6 +38,15 @@ def search_terms(question: Question) -> list[str]:
         if len(w) >= 4 and w not in STOPWORDS and w not in colour_words and w not in kind_words
     ]
     return list(dict.fromkeys([*product_phrases(question.raw)[:2], *sorted(question.kinds), *words]))
+
+
+def names_a_product(question: Question) -> bool:
+    """The customer names a product (its name, its kind, or a word that is not about the question itself): 'What is
+    it made of?' names none, so the reply asks which product they mean instead of searching the catalogue."""
+    if product_phrases(question.raw) or question.kinds:
+        return True
+    words = [w for w in search_terms(question) if " " not in w]
+    return any(not any(pattern.fullmatch(w) for pattern in TOPICS.values()) for w in words)
 
 
 def _score(product: Product, question: Question, generic: set[str]) -> float:
@@ -75,18 +84,21 @@ def _mentions(value: str, question: Question) -> bool:
     return colour is not None and colour.search(question.text) is not None
 
 
-def named_variants(product: Product, question: Question) -> tuple[str, ...]:
-    """Ids of the variants whose options the customer names (size L and colour Deep Navy): none named, none."""
-    wanted: dict[str, set[str]] = {}
+def asked_options(product: Product, question: Question) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The option values of `product` the customer names, by option in the product's order: (("Size", ("L",)),
+    ("Color", ("Sage",))). Together they may match no variant (the bra that does not come in L / Sage)."""
+    wanted: dict[str, list[str]] = {}
     for variant in product.variants:
         for option, value in variant.options.items():
-            if _mentions(value, question):
-                wanted.setdefault(option, set()).add(value)
-    if not wanted:
-        return ()
-    return tuple(
-        v.id for v in product.variants if all(v.options.get(option) in values for option, values in wanted.items())
-    )
+            if value not in wanted.get(option, []) and _mentions(value, question):
+                wanted.setdefault(option, []).append(value)
+    return tuple((option, tuple(values)) for option, values in wanted.items())
+
+
+def named_variants(product: Product, question: Question) -> tuple[str, ...]:
+    """Ids of the variants whose options the customer names (size L and colour Deep Navy): none named, none."""
+    wanted = asked_options(product, question)
+    return tuple(v.id for v in product.variants if all(v.options.get(option) in values for option, values in wanted))
 
 
 def slug(phrase: str) -> str:

@@ -15,7 +15,9 @@ import pytest
 from gmail_mcp.sandbox_mailbox import SANDBOX_DIR, sandbox_files
 from orchestrator.inbox_demo import run_inbox_demo
 from orchestrator.models import Verdict
+from orchestrator.phrasebook import phrasebook
 from orchestrator.pipeline import Outcome
+from tests.orchestrator.test_templates import contradictions
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 ROW = re.compile(r"^\| `(\d\d-[^`]+\.eml)` \|.*\| (PROCESS|IGNORE|INTERNAL_ALERT)(?::\s*(\w+))?")
@@ -111,6 +113,24 @@ async def test_replies_use_the_tools_facts(demo: tuple[Path, list[Outcome], str]
     draft = next(d for d in drafts(folder) if d["in_reply_to"] == oliver.rfc_message_id)
     assert "lookup_order" in oliver.tools and "#1019" in draft["text"] and "UPS" in draft["text"]
     assert draft["to"].endswith("<oliver.bennett@example.net>")
+
+
+async def test_the_drafts_answer_what_was_asked(demo: tuple[Path, list[Outcome], str]) -> None:
+    """Whatever the time of day the demo runs: no draft contradicts itself; Giulia's request for the difference goes
+    to a person (a ticket) and she is offered no welcome code; Camille is not asked for the error she quoted."""
+    folder, outcomes, _ = demo
+    by_sender = {o.sender: o for o in outcomes if o.verdict is Verdict.PROCESS}
+    texts = {d["in_reply_to"]: d["text"] for d in drafts(folder)}
+    for outcome in by_sender.values():
+        text = texts[outcome.rfc_message_id]
+        assert contradictions(text, outcome.language or "en") == [], (outcome.sender, text)
+    giulia = texts[by_sender["giulia.rossi@example.com"].rfc_message_id]
+    assert phrasebook("it").say("note_price_adjustment") in giulia and "Il tuo riferimento: T-" in giulia
+    assert "WELCOME10" not in giulia.split("ha scritto:")[0]
+    camille = texts[by_sender["camille.lefevre@example.org"].rfc_message_id].split("a écrit :")[0]
+    book = phrasebook("fr")
+    assert book.say("tech_screenshot") not in camille and book.say("tech_workarounds_payment") in camille
+    assert "avant le 13 décembre" in camille
 
 
 def test_the_cli_prints_the_table_and_where_the_drafts_are(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,8 @@ TOPIC_SETS = (
     frozenset({"where_is_order", "shipping_time", "delivery_change", "address_change"}),
     frozenset({"restock", "size", "materials", "recommend", "exchange"}),
     frozenset({"return_cost", "hygiene", "damaged", "device"}),
+    frozenset({"wrong_item", "replacement", "price_adjustment", "error_quoted", "payment_failed"}),
+    frozenset({"size", "screenshot_sent", "recommend", "restock"}),
 )
 """What customers ask, in combinations that exercise every conditional sentence."""
 
@@ -87,6 +89,20 @@ def _variant_matches(product: Product) -> Iterator[ProductMatch]:
             yield ProductMatch(product, tuple(chosen))
 
 
+def _missing_combination(product: Product) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Option values that each exist but never together ('L' and 'Sage'), as `ProductMatch.asked`; () if none."""
+    options = list(product.variants[0].options) if product.variants else []
+    if len(options) != 2:
+        return ()
+    first, second = options
+    existing = {(v.options[first], v.options[second]) for v in product.variants}
+    for a in dict.fromkeys(v.options[first] for v in product.variants):
+        for b in dict.fromkeys(v.options[second] for v in product.variants):
+            if (a, b) not in existing:
+                return ((first, (a,)), (second, (b,)))
+    return ()
+
+
 def combinations(s: Sandbox) -> Iterator[tuple[str, ReplyFacts]]:
     """Every kind of fact the offline agent can gather, alone and together."""
     yield "nothing", ReplyFacts()
@@ -116,6 +132,23 @@ def combinations(s: Sandbox) -> Iterator[tuple[str, ReplyFacts]]:
             facts = ReplyFacts(products=(match,), product_searched=True, topics=topics)
             yield f"product {handle} {match.variant_ids} {sorted(topics)}", facts
         yield f"product {handle}, everything asked", ReplyFacts(products=(ProductMatch(product),), topics=TOPIC_SETS[4])
+    for handle, product in s.products.items():  # a colour and a size that exist, but not together
+        missing = _missing_combination(product)
+        if missing:
+            match = ProductMatch(product, (), missing)
+            yield f"product {handle} not in {missing}", ReplyFacts(products=(match,), topics=TOPIC_SETS[4])
+    for measurements in ((("calf", 38.0), ("shoe", 44.0)), (("calf", 35.0),), (("calf", 80.0), ("shoe", 44.0))):
+        socks = ProductMatch(s.products["graduated-compression-running-socks"])
+        facts = ReplyFacts(products=(socks,), topics=TOPIC_SETS[7], measurements=measurements)
+        yield f"size advice {measurements}", facts
+    archived = ProductMatch(s.products["merino-blend-running-tee"])
+    similar = (ProductMatch(s.products["thermal-half-zip-running-top"]), ProductMatch(s.products["cork-yoga-mat"]))
+    yield "recommendations", ReplyFacts(products=(archived,), recommendations=similar, topics=TOPIC_SETS[4])
+    yield "materials of an archived product", ReplyFacts(products=(archived,), topics=frozenset({"materials"}))
+    yield "which product?", ReplyFacts(topics=frozenset({"materials", "size"}))
+    for deadline in ((13, 12), (1, 1), (31, 2)):
+        yield f"deadline {deadline}", ReplyFacts(orders=(s.orders["#1021"],), deadline=deadline, topics=TOPIC_SETS[3])
+    yield "existing customer", ReplyFacts(promotions=s.promotions, existing_customer=True, topics=TOPIC_SETS[6])
     restock = s.products["pro-compression-leggings"].model_copy(update={"details": {"restock_date": "Early January"}})
     sold_out = tuple(v.id for v in restock.variants if v.stock_status == "sold_out")
     yield "restock date", ReplyFacts(products=(ProductMatch(restock, sold_out),), topics=TOPIC_SETS[4])
@@ -155,6 +188,8 @@ def combinations(s: Sandbox) -> Iterator[tuple[str, ReplyFacts]]:
             topics=frozenset().union(*TOPIC_SETS),
             sorry=True,
             ticket_id="T-000042",
+            measurements=(("calf", 38.0),),
+            deadline=(24, 12),
         ),
     )
 
@@ -163,7 +198,7 @@ def _models(facts: ReplyFacts) -> list[object]:
     return [
         *facts.orders,
         facts.recent_orders,
-        *(m.product for m in facts.products),
+        *(m.product for m in (*facts.products, *facts.recommendations)),
         *facts.discounts,
         facts.promotions,
         *(e.policy for e in facts.policies),
@@ -204,8 +239,9 @@ def _merchant_words(facts: ReplyFacts) -> list[str]:
     for order in facts.orders:
         words += [i.title for i in order.items] + [i.variant or "" for i in order.items]
         words += [t.carrier or "" for s in order.shipments for t in s.tracking]
-    for match in facts.products:
+    for match in (*facts.products, *facts.recommendations):
         words += [match.product.title] + [v.title for v in match.product.variants]
+        words += [value for v in match.product.variants for value in v.options.values()]
     infos = [c.discount for c in facts.discounts if c.discount] + [c.code for c in facts.discounts]
     if facts.promotions:
         infos += [*facts.promotions.automatic, *facts.promotions.public_codes]
@@ -225,9 +261,34 @@ def _sentences(reply: str) -> list[str]:
     return [s.strip() for line in prose for s in re.split(r"(?<=[.!?])\s+", line) if len(s.split()) >= 5]
 
 
-def problems(reply: str, language: str, facts: ReplyFacts, signature: str = SIGNATURE) -> list[str]:
-    """Everything a merchant would have to fix before sending `reply`."""
-    found = []
+def contradictions(reply: str, language: str) -> list[str]:
+    """Statements of one order that contradict each other: 'out for delivery today' over a parcel whose expected
+    delivery is another day."""
+    book = phrasebook(language)
+    today_state = book.word("state", "out_for_delivery_today")
+    eta = re.compile(re.escape(book.say("eta", when="WHEN")).replace("WHEN", "(.+)") + "$")
+    order_start = book.say("order_state", number="NUMBER", placed="", state="").split("NUMBER")[0]
+    found, says_today = [], False
+    for line in reply.splitlines():
+        if line.startswith(order_start):
+            says_today = line.rstrip(".").endswith(today_state)
+        match = eta.match(line)
+        if says_today and match and match.group(1) != book.data["relative"]["today"]:
+            found.append(f"'{today_state}' but {line!r}")
+    return found
+
+
+def problems(
+    reply: str,
+    language: str,
+    facts: ReplyFacts,
+    signature: str = SIGNATURE,
+    today: date | None = None,
+    zone: tzinfo = UTC,
+) -> list[str]:
+    """Everything a merchant would have to fix before sending `reply` (dates as on `today` in `zone`, by default
+    this day in UTC)."""
+    found = contradictions(reply, language)
     lines = reply.splitlines()
     body = lines[1 : len(lines) - len(signature.splitlines()) - 1]  # between the greeting and the closing
     if re.search(r"\$\w|\$\{|[{}]", reply):
@@ -245,11 +306,12 @@ def problems(reply: str, language: str, facts: ReplyFacts, signature: str = SIGN
             found.append(f"truncated sentence: {line!r}")
         if plain.endswith(":") and (index + 1 == len(body) or not body[index + 1].strip()):
             found.append(f"empty list heading: {line!r}")
-    book, today = phrasebook(language), datetime.now(UTC).date()
+    book, today = phrasebook(language), today or datetime.now(UTC).date()
     for shipment in (shipment for order in facts.orders for shipment in order.shipments):
         eta = shipment.estimated_delivery_at
-        past = eta is not None and eta.date() < today and not shipment.delivered_at and shipment.name in reply
-        if past and (book.say("eta", when=book.when(eta, today)) in reply or book.say("note_late") not in reply):
+        if eta is None or shipment.delivered_at or shipment.name not in reply or eta.astimezone(zone).date() >= today:
+            continue
+        if book.say("eta", when=book.when(eta, today, zone=zone)) in reply or book.say("note_late") not in reply:
             found.append(f"a past estimate presented as expected: {shipment.name}")
     sentences = _sentences(reply)
     repeated = {s for s in sentences if sentences.count(s) > 1}
@@ -294,7 +356,8 @@ async def test_every_template_renders_completely_in_every_language(sandbox: Sand
                 rendered += 1
                 for problem in problems(reply, language, facts):
                     failures.append(f"{name} / {category} / {language}: {problem}\n{reply}")
-    assert not failures, f"{len(failures)} problems, first:\n" + "\n\n".join(failures[:3])
+    kinds = sorted({f.split("\n")[0].split(": ", 1)[-1][:80] for f in failures})
+    assert not failures, f"{len(failures)} problems ({kinds[:20]}), first:\n" + "\n\n".join(failures[:3])
     assert rendered > 5_000
 
 
