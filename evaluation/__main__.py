@@ -1,19 +1,19 @@
 """`python -m evaluation [router|gatekeeper ...]`: score the offline router and the gatekeeper, print the tables.
 
-Writes evaluation/REPORT.md too, the file the README quotes.
+The full run (no report named) also writes evaluation/REPORT.md and the numbers block of the README (between its
+`<!-- eval:begin -->` and `<!-- eval:end -->` markers), so the README always quotes the current evaluation.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from evaluation import gatekeeper, router
+from evaluation import gatekeeper, readme, router
 
 HERE = Path(__file__).resolve().parent
-REPORTS: dict[str, Callable[[], str]] = {"router": router.report, "gatekeeper": gatekeeper.report}
+REPORTS = ("router", "gatekeeper")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,11 +23,25 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.only if name not in REPORTS]
     if unknown:
         parser.error(f"unknown report {unknown[0]!r}: choose from {', '.join(REPORTS)}")
-    sections = [REPORTS[name]() for name in (args.only or list(REPORTS))]
+    chosen = args.only or list(REPORTS)
+    scores = router.evaluate() if "router" in chosen else None
+    gate = gatekeeper.score() if "gatekeeper" in chosen else None
+    rspamd = gatekeeper.rspamd_counts() if gate is not None else None
+    sections = []
+    if scores is not None:
+        sections.append(router.render(scores))
+    if gate is not None:
+        sections.append(gatekeeper.report(gate, rspamd))
     text = "\n\n".join(sections) + "\n"
     sys.stdout.write(text)
-    if not args.only:
+    if not args.only and scores is not None and gate is not None:
         (HERE / "REPORT.md").write_text(text, encoding="utf-8")
+        try:
+            changed = readme.write(readme.block(scores, gate, rspamd))
+        except readme.ReadmeError as exc:
+            sys.stderr.write(f"python -m evaluation: {exc}; REPORT.md is written, the README is not.\n")
+            return 1
+        sys.stderr.write("README.md: evaluation numbers updated.\n" if changed else "")
     return 0
 
 

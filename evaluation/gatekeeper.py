@@ -26,7 +26,17 @@ from orchestrator.gatekeeper import GatekeeperRules, gatekeep
 from orchestrator.models import GateDecision, Verdict
 from support_core.mail import Message
 
-__all__ = ["ROBOT_TARGET", "RSPAMD", "Score", "customer_message", "report", "robot_message", "rspamd_table", "score"]
+__all__ = [
+    "ROBOT_TARGET",
+    "RSPAMD",
+    "Score",
+    "customer_message",
+    "report",
+    "robot_message",
+    "rspamd_counts",
+    "rspamd_table",
+    "score",
+]
 
 OWN = "support@aurora-activewear.example"
 AUTHSERV_IDS = frozenset({"mx.aurora-activewear.example"})
@@ -122,23 +132,38 @@ def score(data: Path = DATA, gatekeeper_rules: GatekeeperRules | None = None) ->
     return Score(customers=customers, robots=robots)
 
 
-def rspamd_table(folder: Path = RSPAMD, gatekeeper_rules: GatekeeperRules | None = None) -> str:
-    """Verdicts by reason on rspamd's test messages (spam, phishing, forged senders, broken MIME), or a note."""
+def rspamd_counts(
+    folder: Path = RSPAMD, gatekeeper_rules: GatekeeperRules | None = None
+) -> Counter[tuple[str, str]] | None:
+    """(verdict, reason) -> messages on rspamd's test messages (spam, phishing, forged senders, broken MIME), or None
+    when the corpus is absent."""
     files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
     if not files:
-        return f"_Skipped: {folder} is absent (the rspamd test corpus is in ../shared, present in CI)._"
+        return None
     active = gatekeeper_rules or rules()
     counts: Counter[tuple[str, str]] = Counter()
     for path in files:
         decision = gatekeep(_message(path.read_bytes(), path.name, ["INBOX", "UNREAD"]), own_address=OWN, rules=active)
         counts[decision.verdict.value, decision.reason] += 1
+    return counts
+
+
+def rspamd_table(
+    folder: Path = RSPAMD,
+    gatekeeper_rules: GatekeeperRules | None = None,
+    counts: Counter[tuple[str, str]] | None = None,
+) -> str:
+    """Verdicts by reason on rspamd's test messages, or a note when the corpus is absent (`counts`: already scored)."""
+    counts = counts if counts is not None else rspamd_counts(folder, gatekeeper_rules)
+    if counts is None:
+        return f"_Skipped: {folder} is absent (the rspamd test corpus is in ../shared, present in CI)._"
     rows = [(verdict, f"`{reason}`", str(n)) for (verdict, reason), n in sorted(counts.items(), key=_by_count)]
-    return f"{len(files)} messages.\n\n" + _table(("verdict", "reason", "messages"), rows)
+    return f"{sum(counts.values())} messages.\n\n" + _table(("verdict", "reason", "messages"), rows)
 
 
-def report() -> str:
-    """The gatekeeper section of evaluation/REPORT.md."""
-    result = score()
+def report(result: Score | None = None, rspamd: Counter[tuple[str, str]] | None = None) -> str:
+    """The gatekeeper section of evaluation/REPORT.md (`result`, `rspamd`: already scored, else scored now)."""
+    result = result or score()
     customers, robots = result.customers, result.robots
     ignored = result.customers_ignored
     family = sum(outcome.family_right for outcome in robots)
@@ -205,7 +230,7 @@ def report() -> str:
         "label of ours: most are MIME or header test cases from `user@example.com`-style senders, so PROCESS here is "
         "not a miss count; `sender:missing` means no From address a reply could go to. The rules were not tuned on "
         "these messages.",
-        rspamd_table(),
+        rspamd_table(counts=rspamd),
     ]
     return "\n\n".join(sections)
 

@@ -118,7 +118,8 @@ class RouterScores:
 def evaluate(messages: Sequence[LabelledMessage] | None = None, *, rounds: int = 3) -> RouterScores:
     """Route every labelled message; timings are the best of `rounds` runs of each (after one warm-up)."""
     chosen = list(customer_messages() if messages is None else messages)
-    min_confidence = load_config().engine.min_confidence
+    config = load_config()
+    min_confidence, languages = config.engine.min_confidence, config.shop.languages
     if chosen:
         route_offline(chosen[0].subject, chosen[0].body)  # loads lazily built models outside the timings
     outcomes, timings = [], []
@@ -127,7 +128,7 @@ def evaluate(messages: Sequence[LabelledMessage] | None = None, *, rounds: int =
         decision = None
         for _ in range(max(1, rounds)):
             started = time.perf_counter()
-            decision = route_offline(message.subject, message.body)
+            decision = route_offline(message.subject, message.body, languages=languages)
             best = min(best, time.perf_counter() - started)
         assert decision is not None
         outcomes.append(Outcome(message, decision, best))
@@ -197,7 +198,7 @@ def render(scores: RouterScores) -> str:
     lines += _table(["language", "messages", "category", "language", "order number", "holding"], rows)
 
     lines += ["", "### Per category", ""]
-    predicted = Counter(o.decision.category for o in outcomes)
+    predicted = Counter(str(o.decision.category) for o in outcomes)
     rows = []
     for category in CATEGORIES:
         chosen = [o for o in outcomes if o.message.category == category]

@@ -8,6 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -34,6 +35,18 @@ class Shop(Section):
     languages: tuple[str, ...] = LANGUAGES
     """The languages the shop answers in (ISO 639-1, of es, en, fr, de, pt, it): the language identifier chooses
     among these only. Default: all six."""
+
+    timezone: str = "UTC"
+    """The shop's time zone, by IANA name (`Europe/Madrid`): what "today" and "tomorrow" mean in a reply."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone name such as 'Europe/Madrid' or 'UTC'") from None
+        return value
 
     @field_validator("languages")
     @classmethod

@@ -56,13 +56,6 @@ ADVERTISING_SUBJECT_PATTERNS = (
 )
 PITCH_PATTERNS = (
     # influencers, creators, UGC and affiliates
-    r"\b(?:i(?:'d|\u2019d| would)|we(?:'d|\u2019d| would)) love to (?:collaborate|partner|work) with (?:you|your "
-    r"(?:brand|store|shop|team|company))\b",
-    r"\b(?:interested in|open to|propose|proposing|discuss|discussing) (?:a |an |some )?(?:possible |potential |paid |"
-    r"gifted |long[- ]term |brand |influencer |creator |ugc )?(?:collab|collaboration|partnership|sponsorship|"
-    r"ambassadorship)s?\b",
-    r"\b(?:collab|collaboration|partnership|sponsorship|influencer|ambassador) (?:opportunity|opportunities|proposal|"
-    r"request|inquiry|enquiry)\b",
     r"\b(?:my|our|mein|meine|unser|unsere|mi|nuestro|mon|notre|il mio|o meu) (?:media ?kit|rate card|press kit|"
     r"creator kit)\b",
     r"\bugc (?:creator|content|videos?|ads?|package|packages|rates)\b",
@@ -109,6 +102,15 @@ PITCH_PATTERNS = (
     r"lohnfertigung|fa[cç]onnage)\b",
 )
 PITCH_HINTS = (
+    # a collaboration proposed in plain words: a customer may write it too ("I bought your leggings... would you
+    # be open to a collaboration?"), so it is a sign, which the customer's own words outweigh, not a verdict
+    r"\b(?:i(?:'d|\u2019d| would)|we(?:'d|\u2019d| would)) love to (?:collaborate|partner|work) with (?:you|your "
+    r"(?:brand|store|shop|team|company))\b",
+    r"\b(?:interested in|open to|propose|proposing|discuss|discussing) (?:a |an |some )?(?:possible |potential |paid |"
+    r"gifted |long[- ]term |brand |influencer |creator |ugc )?(?:collab|collaboration|partnership|sponsorship|"
+    r"ambassadorship)s?\b",
+    r"\b(?:collab|collaboration|partnership|sponsorship|influencer|ambassador) (?:opportunity|opportunities|proposal|"
+    r"request|inquiry|enquiry)\b",
     r"\b(?:i|we) (?:came across|stumbled upon|found|discovered|was browsing|were browsing|have been following|"
     r"visited|checked out|took a look at|reviewed|noticed) your (?:store|shop|brand|website|site|instagram|page|"
     r"products|online store)\b",
@@ -304,15 +306,16 @@ class GatekeeperRules(BaseModel):
     )
     pitch_patterns: tuple[str, ...] = Field(
         default=PITCH_PATTERNS,
-        description="Regexes that mark a cold pitch by themselves: influencer and UGC collaborations, affiliate "
-        "networks, dropshipping agents, factories, marketplace agencies, buyers of the shop, store builders.",
+        description="Regexes that mark a cold pitch by themselves, whoever sends it: media kits and UGC rates, "
+        "affiliate networks, dropshipping agents, factories, marketplace agencies, buyers of the shop, store "
+        "builders. A collaboration proposed in plain words is not one of them: customers write that too.",
     )
     pitch_hints: tuple[str, ...] = Field(
         default=PITCH_HINTS,
         description=f"Regexes for the weak signs of a sales pitch ('I came across your store', 'quick call', 'would "
-        f"you be interested', 'case studies'): {PITCH_HINTS_NEEDED} different signs, counting `creator_hints` too, "
-        "of which one at least from this list, make a pitch, unless the mail reads like a customer's (an order "
-        "number, 'my order', 'I ordered').",
+        f"you be interested', 'open to a collaboration', 'case studies'): {PITCH_HINTS_NEEDED} different signs, "
+        "counting `creator_hints` too, of which one at least from this list, make a pitch, unless the mail reads "
+        "like a customer's (an order number, 'my order', 'I ordered', 'I bought', a size or stock question).",
     )
     creator_hints: tuple[str, ...] = Field(
         default=CREATOR_HINTS,

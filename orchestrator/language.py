@@ -23,6 +23,8 @@ on whole messages, 98.3% on the first four words and 92.8% on the first two (py3
 has evidence ("OK", "#1021", a link) the caller's default wins. Mixed-language mail (a reply under the shop's English
 subject) is handled by the router, which asks for the body's language first (`offline_router.route_offline`).
 The model loads on first use (about 0.7 s, once per process); identifying one message then takes about 0.05 ms.
+A shop that answers in fewer languages lists them in the configuration (`[shop] languages`); the identifier then
+chooses among those only (`languages=`), so a shop configured for English and German never gets "fr".
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.models import LANGUAGES
@@ -186,6 +189,15 @@ def identifier_probabilities(text: str) -> dict[str, float]:
     return {str(lang): float(p) for lang, p in _identifier().rank(text)}
 
 
+def candidates(languages: Iterable[str] | None) -> tuple[str, ...]:
+    """The languages an identification may return: `languages` (the shop's, from the configuration) as far as the
+    identifier knows them, else all six. Unknown codes are left out; none left means all six."""
+    if languages is None:
+        return LANGUAGES
+    chosen = tuple(lang for lang in LANGUAGES if lang in set(languages))
+    return chosen or LANGUAGES
+
+
 def language_probabilities(text: str) -> dict[str, float]:
     """Probability per language (summing to 1) from the identifier and the hints, or {} when there are no words."""
     cleaned = _NOISE.sub(" ", text[:MAX_CHARS])
@@ -202,10 +214,26 @@ def language_probabilities(text: str) -> dict[str, float]:
     return {lang: value / total for lang, value in combined.items()}
 
 
-def detect_language(text: str, default: str = "en") -> str:
-    """The ISO 639-1 code (es, en, fr, de, pt, it) of `text`, or `default` when the evidence is too thin to call."""
+def detect_language(text: str, default: str = "en", languages: Iterable[str] | None = None) -> str:
+    """The ISO 639-1 code of `text`, one of `languages` (the shop's; default: es, en, fr, de, pt, it), or `default`
+    when the evidence is too thin to call. The six are weighed together and the best of `languages` must reach
+    MIN_PROBABILITY by itself: a French mail to a shop that answers in English and German gets the default, not
+    whichever of the two looks least unlike French. A shop with one language always gets it."""
+    allowed = candidates(languages)
+    if len(allowed) == 1:
+        return allowed[0]
     probabilities = language_probabilities(text)
     if not probabilities:
         return default
-    best = max(probabilities, key=probabilities.__getitem__)
+    best = max(allowed, key=probabilities.__getitem__)
     return best if probabilities[best] >= MIN_PROBABILITY else default
+
+
+def in_languages(language: str, text: str, languages: Iterable[str], default: str) -> str:
+    """`language` (a router's answer: a model's, or the identifier's among all six) when it is one of `languages`
+    (the shop's); else `text` identified again among those, with `default` (or, when that is not one of them either,
+    the first of them) when unsure."""
+    allowed = candidates(languages)
+    if language in allowed:
+        return language
+    return detect_language(text, default=default if default in allowed else allowed[0], languages=allowed)

@@ -30,6 +30,7 @@ from support_core.store import (
     OrderDetails,
     OrderSummary,
     Policies,
+    Policy,
     Product,
     ProductSearch,
     Promotions,
@@ -191,12 +192,21 @@ class _Gatherer:
         destinations = [COUNTRY_CODES.get((o.ship_to or "").rpartition(", ")[2].upper()) for o in orders]
         countries = self.question.countries or tuple(dict.fromkeys(filter(None, destinations)))
         for kind, topics in self._policy_topics().items():
-            result = await self.call("get_policies", {"kind": kind})
-            for policy in Policies.model_validate(result).policies[:1] if result else []:
-                excerpt = policy_excerpt(policy, topics, countries)
-                if excerpt is not None:
-                    excerpts.append(excerpt)
+            policy = await self._policy(kind, self.decision.language)
+            translation = None
+            if policy is not None and policy.translated:  # chosen in the original, quoted from the translation
+                policy, translation = await self._policy(kind, None), policy
+            excerpt = policy_excerpt(policy, topics, countries, translation) if policy is not None else None
+            if excerpt is not None:
+                excerpts.append(excerpt)
         self.facts["policies"] = tuple(excerpts)
+
+    async def _policy(self, kind: str, language: str | None) -> Policy | None:
+        """The shop's `kind` policy: in `language` when the shop publishes an up-to-date translation (`translated`),
+        else its own text; None when the tool may not be used or has none (the server caches both texts)."""
+        result = await self.call("get_policies", {"kind": kind, **({"language": language} if language else {})})
+        found = Policies.model_validate(result).policies[:1] if result else []
+        return found[0] if found else None
 
     async def escalate(self, subject: str, body: str, customer_name: str | None) -> str | None:
         """A ticket for a request only a person can grant (a discount applied afterwards and the difference

@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
-from orchestrator.language import detect_language
+from orchestrator.language import candidates, detect_language
 from orchestrator.models import CATEGORIES, Category, Handover, RouterDecision, Sentiment, Urgency
 
 # Rules are written lower-case and without accents (the text is normalised the same way). In a rule, a space matches
 # any run of non-word characters, `*` any word ending, and the rest is a regular expression matched on word boundaries.
 # Each `|`-separated alternative counts once per part of the message; a hit in the subject weighs SUBJECT_WEIGHT times.
+# Words are written in the singular: each also matches its plural and other endings (`_inflect`).
 Rules = tuple[tuple[int, str], ...]
 
 
@@ -22,18 +23,42 @@ def _pairs(rules: Iterable[list[Any]]) -> Rules:
     return tuple((int(weight), str(rule)) for weight, rule in rules)
 
 
-def _load_rules() -> tuple[dict[Category, Rules], Rules, dict[Handover, str], dict[str, str]]:
-    """The rules (`templates/router_rules.toml`): weighted rules per category in six languages, the praise rules, one
-    rule per handover reason and the mood signals (anger, negative, positive, urgent, calm)."""
+class _RuleSet(NamedTuple):
+    categories: dict[Category, Rules]
+    praise: Rules
+    order_words: Rules
+    handover: dict[Handover, str]
+    mood: dict[str, str]
+
+
+def _load_rules() -> _RuleSet:
+    """The rules (`templates/router_rules.toml`): weighted rules per category in six languages, the praise rules, the
+    words for an order, one rule per handover reason and the mood signals (anger, negative, positive, urgent, calm)."""
     text = resources.files("orchestrator").joinpath("templates", "router_rules.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    categories = {cast(Category, c): _pairs(data[c]) for c in CATEGORIES}
-    handover = {cast(Handover, reason): str(rule) for reason, rule in data["handover"].items()}
-    mood = {str(key): str(rule) for key, rule in data["mood"].items()}
-    return categories, _pairs(data["praise"]), handover, mood
+    return _RuleSet(
+        categories={cast(Category, c): _pairs(data[c]) for c in CATEGORIES},
+        praise=_pairs(data["praise"]),
+        order_words=_pairs(data["order_words"]),
+        handover={cast(Handover, reason): str(rule) for reason, rule in data["handover"].items()},
+        mood={str(key): str(rule) for key, rule in data["mood"].items()},
+    )
 
 
-_CATEGORY_RULES, _PRAISE_RULES, _HANDOVER_RULES, _MOOD_WORDS = _load_rules()
+_RULES = _load_rules()
+_CATEGORY_RULES, _PRAISE_RULES, _HANDOVER_RULES, _MOOD_WORDS = (
+    _RULES.categories,
+    _RULES.praise,
+    _RULES.handover,
+    _RULES.mood,
+)
+ORDER_FAMILY: tuple[Category, ...] = (
+    "OrderPlacementStatus",
+    "ShippingDelivery",
+    "ReturnsCancellationsExchanges",
+    "PaymentBilling",
+)
+"""The categories that answer from the customer's order: the words for an order back whichever of them wins."""
 
 SUBJECT_WEIGHT = 2
 ANGER_THRESHOLD = 3
@@ -104,15 +129,33 @@ _PREFIX = 8
 
 
 _PLAIN_WORD = re.compile(r"[a-z]{3,}")
+_WORD_IN_RULE = re.compile(r"(?<![\w\\\[!=<])[a-z]{4,}(?![\w*?+{\[(])")
+"""A plain word of a longer rule: a whole word, not a stem (`deliver*`, `colou?r`, `hart[oa]`) or an escape."""
 
 
-def _inflected(rule: str) -> str:
-    """A one-word rule also matches its plural, and a Romance word its other endings ("colore": colori, colores)."""
-    if not _PLAIN_WORD.fullmatch(rule):
-        return rule
-    if len(rule) >= 5 and rule[-1] in "aeo":
-        return rule[:-1] + "(?:[aeio]s?)"
-    return rule + "(?:e?s)?"
+_PLURAL_VOWEL = {"a": "e", "o": "i", "e": "i"}
+"""Italian plurals change the last vowel (taglia: taglie, ordine: ordini, prodotto: prodotti)."""
+
+
+def _inflect(word: str) -> tuple[str, str]:
+    """(pattern, anchor source) of one word that also matches its plural: "order": orders; "bestellung":
+    bestellungen; "commande": commandes; "meine": meinen; "ordine": ordini; "taglia": taglie. A word whose last
+    letter varies is anchored on its stem (the `?` tells `_anchors`), so "ordini" still finds "ordine"."""
+    last = word[-1]
+    if len(word) >= 5 and last in _PLURAL_VOWEL:
+        return f"{word[:-1]}(?:{last}[sn]?|{_PLURAL_VOWEL[last]})", word + "?"
+    return word + "(?:e[sn]?|[sn])?", word
+
+
+def _inflected(rule: str) -> tuple[str, str]:
+    """(pattern, anchor source) of a rule whose plain words also match their plural and other endings: a one-word
+    rule of three letters or more, and every word of four letters or more in a longer rule ("status of my order"
+    also matches "status of my orders"; short words such as possessives are the rule's to list: "(mio|miei)")."""
+    if _PLAIN_WORD.fullmatch(rule):
+        return _inflect(rule)
+    pattern = _WORD_IN_RULE.sub(lambda m: _inflect(m.group(0))[0], rule)
+    anchor = _WORD_IN_RULE.sub(lambda m: _inflect(m.group(0))[1], rule)
+    return pattern, anchor
 
 
 def _index_rules(sources: Iterable[tuple[str, int, str]]) -> dict[str, list[tuple[int, _Rule]]]:
@@ -121,11 +164,11 @@ def _index_rules(sources: Iterable[tuple[str, int, str]]) -> dict[str, list[tupl
     number = 0
     for key, weight, source in sources:
         for alternative in _split_alternatives(source):
-            rule = normalize(alternative)
-            body = _inflected(rule).replace("*", r"\w*").replace(" ", r"\W+")
+            inflected, anchor_source = _inflected(normalize(alternative))
+            body = inflected.replace("*", r"\w*").replace(" ", r"\W+")
             pattern = re.compile(rf"(?:{body})(?!\w)")
             number += 1
-            for anchor in set(_anchors(rule)):
+            for anchor in set(_anchors(anchor_source)):
                 index.setdefault(anchor[:_PREFIX], []).append((number, _Rule(key, weight, pattern)))
     return index
 
@@ -134,6 +177,7 @@ def _sources() -> Iterable[tuple[str, int, str]]:
     for category, rules in _CATEGORY_RULES.items():
         yield from ((category, weight, source) for weight, source in rules)
     yield from (("praise", weight, source) for weight, source in _PRAISE_RULES)
+    yield from (("order_words", weight, source) for weight, source in _RULES.order_words)
     yield from ((f"handover:{reason}", 1, source) for reason, source in _HANDOVER_RULES.items())
     yield from ((key, 1, source) for key, source in _MOOD_WORDS.items())
 
@@ -169,21 +213,39 @@ def _evidence(raw: str) -> dict[str, int]:
 
 
 _ORDER_WORD = (
-    r"(?:order|orders|pedido|commande|bestellung|bestellnummer|bestellnr|auftrag|encomenda|ordine|ordem|orden)"
+    r"(?:orders?|pedidos?|commandes?|bestellung(?:en)?|bestellnummer(?:n)?|bestellnr|auftrag|auftrage|encomendas?"
+    r"|ordine|ordini|ordem|ordens|orden|ordenes)"
 )
-_CONNECTOR = r"(?:\s*(?:no\.?|nr\.?|n°|n\.|num\.?|number|numero|nummer|is|was|es|est|ist|e|el|la|il|o|:|#|-|\?|\.))*\s*"
+_CONNECTOR = (
+    r"(?:\s*(?:no\.?|nos\.?|nr\.?|n°|n\.|num\.?|numbers?|numeros?|numeri|nummer|nummern|is|are|was|es|son|est|sont"
+    r"|ist|sind|e|sono|sao|el|la|il|o|:|#|-|\?|\.))*\s*"
+)
 _NUMBER_END = r"(?!\d)(?![.,/:-]\d)(?!\s?(?:€|eur\b|euros?\b|\$|usd\b|£|gbp\b|chf\b|dollars?\b|%))"
 _ORDER_NUMBER = re.compile(
     rf"(?<![\w&])#\s?(\d{{3,10}}){_NUMBER_END}|(?<!\w){_ORDER_WORD}(?!\w){_CONNECTOR}#?(\d{{3,10}}){_NUMBER_END}"
 )
+_NUMBER_PAIR = re.compile(
+    rf"(?<![\w#.,/:-])(?<!\d\s)(\d{{3,7}}){_NUMBER_END}(?!\s\d)\s*(?:and|y|et|und|e|&|\+|,)\s*"
+    rf"(?:the |el |la |le |il |o |a )?#?\d{{3,7}}{_NUMBER_END}(?!\s\d)"
+)
+"""Two numbers joined like a list ("1088 and 1091", "el 1095 y el 1096"): order numbers when the text speaks of orders,
+even with no order word or '#' right before them ("two orders last week (1088 and 1091)"). Never a group of a longer
+number written with spaces (a phone number)."""
+_ORDER_MENTION = re.compile(rf"(?<!\w){_ORDER_WORD}(?!\w)")
 
 
 def extract_order_number(*texts: str) -> str | None:
-    """The first order number mentioned ('#1021'): after '#' or an order word, never a price, date or phone."""
+    """The first order number mentioned ('#1021'): after '#' or an order word, or the first of a pair of numbers in
+    a text about orders; never a price, date or phone."""
     for text in texts:
         match = _ORDER_NUMBER.search(normalize(text))
         if match:
             return "#" + (match.group(1) or match.group(2))
+    for text in texts:
+        normalized = normalize(text)
+        pair = _NUMBER_PAIR.search(normalized)
+        if pair and _ORDER_MENTION.search(normalized):
+            return "#" + pair.group(1)
     return None
 
 
@@ -193,15 +255,40 @@ def _shouting(raw: str) -> bool:
     return len(words) >= 2
 
 
+def _order_words(in_subject: dict[str, int], in_body: dict[str, int]) -> float:
+    return float(SUBJECT_WEIGHT * in_subject.get("order_words", 0) + in_body.get("order_words", 0))
+
+
 def _scores(in_subject: dict[str, int], in_body: dict[str, int]) -> dict[Category, float]:
-    return {c: float(SUBJECT_WEIGHT * in_subject.get(c, 0) + in_body.get(c, 0)) for c in _CATEGORY_RULES}
+    """Evidence per category; the words for an order count for order status (a bare "my order #1021?" asks where it
+    stands)."""
+    scores = {c: float(SUBJECT_WEIGHT * in_subject.get(c, 0) + in_body.get(c, 0)) for c in _CATEGORY_RULES}
+    scores["OrderPlacementStatus"] += _order_words(in_subject, in_body)
+    return scores
+
+
+def _lead(scores: dict[Category, float], category: Category, shared: float) -> tuple[float, float]:
+    """(best, runner-up) for the confidence. The words for an order back whichever of the order categories won and
+    are no argument against it: "have my orders shipped?" is a shipping question, not a tie with order status."""
+    if category not in ORDER_FAMILY:
+        return scores[category], max(score for c, score in scores.items() if c != category)
+    generic = {"OrderPlacementStatus": shared}
+    best = scores[category] + (shared - generic.get(category, 0.0))
+    return best, max(score - generic.get(c, 0.0) for c, score in scores.items() if c != category)
+
+
+def _praise(in_subject: dict[str, int], in_body: dict[str, int], text: str) -> float:
+    """The weight of thanks and praise. Half when the message also asks something: "I love the leggings! Is the L
+    coming back?" wants its question answered, and the praise is only how it opens."""
+    praise = float(SUBJECT_WEIGHT * in_subject.get("praise", 0) + in_body.get("praise", 0))
+    return praise / 2 if "?" in text else praise
 
 
 def category_scores(subject: str, body: str) -> dict[Category, float]:
     """Weighted keyword evidence per category (subject hits count SUBJECT_WEIGHT times), thanks and praise included."""
     in_subject, in_body = _evidence(subject), _evidence(body)
     scores = _scores(in_subject, in_body)
-    scores["CustomerComplaintsSatisfaction"] += SUBJECT_WEIGHT * in_subject.get("praise", 0) + in_body.get("praise", 0)
+    scores["CustomerComplaintsSatisfaction"] += _praise(in_subject, in_body, f"{subject}\n{body}")
     return scores
 
 
@@ -218,8 +305,12 @@ def _confidence(best: float, second: float) -> float:
     return round(strength * (0.5 + 0.5 * lead / (lead + 2.0)), 3)
 
 
-def route_offline(subject: str, body: str, *, default_language: str = "en") -> RouterDecision:
-    """Route one customer email without a model: category, language, order number, mood, urgency and handovers."""
+def route_offline(
+    subject: str, body: str, *, default_language: str = "en", languages: Iterable[str] | None = None
+) -> RouterDecision:
+    """Route one customer email without a model: category, language (one of `languages`, the shop's, when given;
+    `default_language` when unsure, or the first of `languages` when that is not one of them), order number, mood,
+    urgency and handovers."""
     text = f"{subject}\n{body}"
     in_subject, in_body = _evidence(subject), _evidence(body)
     scores = _scores(in_subject, in_body)
@@ -228,7 +319,7 @@ def route_offline(subject: str, body: str, *, default_language: str = "en") -> R
         return max(in_subject.get(key, 0), in_body.get(key, 0))
 
     complaint = scores["CustomerComplaintsSatisfaction"]
-    praise = SUBJECT_WEIGHT * in_subject.get("praise", 0) + in_body.get("praise", 0)
+    praise = _praise(in_subject, in_body, text)
     scores["CustomerComplaintsSatisfaction"] += praise
     anger = 3 * signal("anger") + (2 if _shouting(text) else 0) + (2 if "!!!" in text else 0) + ("???" in text)
     anger += 1 if complaint >= 3 else 0
@@ -243,10 +334,10 @@ def route_offline(subject: str, body: str, *, default_language: str = "en") -> R
         # A charge the customer did not make is a payment matter, even when it names an order.
         scores["PaymentBilling"] += FRAUD_WEIGHT
 
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (category, best), (_, second) = ranked[0], ranked[1]
+    category, best = max(scores.items(), key=lambda item: item[1])
     if best <= 0:
         category = "AccountProfileOther"
+    best, second = _lead(scores, category, _order_words(in_subject, in_body))
 
     sentiment: Sentiment = "neutral"
     if "anger" in handover:
@@ -263,7 +354,11 @@ def route_offline(subject: str, body: str, *, default_language: str = "en") -> R
         urgency = "low"
 
     # The body is the customer's own words; a subject is often the shop's ("Re: Your order has shipped").
-    language = detect_language(body, default="") or detect_language(text, default=default_language)
+    allowed = candidates(languages)
+    fallback = default_language if default_language in allowed else allowed[0]
+    language = detect_language(body, default="", languages=allowed) or detect_language(
+        text, default=fallback, languages=allowed
+    )
     return RouterDecision(
         category=category,
         language=language,

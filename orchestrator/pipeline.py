@@ -108,6 +108,7 @@ class Pipeline:
             signature=config.tone.signature,
             signatures=config.tone.signatures,
             emoji=config.tone.emoji,
+            timezone=config.shop.timezone,
         )
 
     async def _timed(self, attempt: Attempt, stage: str, started: float) -> None:
@@ -264,6 +265,8 @@ class Pipeline:
             for call in tools.calls:
                 record.add_tool(call.tool, call.error)
         outcome.tools = [c.tool for c in tools.calls]
+        if any(c.tool == "escalate_ticket" and not c.error for c in tools.calls):
+            outcome.escalated = True  # the agent opened a ticket itself (a request only a person can grant)
         await self._timed(attempt, "agent", started)
         guarded = guard_draft(
             text,

@@ -68,25 +68,42 @@ def _about(sections: list[tuple[str | None, list[str]]], pattern: re.Pattern[str
     return titled or {p for _, paragraphs in sections for p in paragraphs if pattern.search(normalize(p))}
 
 
-def policy_excerpt(policy: Policy, topics: list[str], countries: tuple[str, ...]) -> PolicyExcerpt | None:
+def policy_excerpt(
+    policy: Policy, topics: list[str], countries: tuple[str, ...], translation: Policy | None = None
+) -> PolicyExcerpt | None:
     """The paragraphs of `policy` about `topics` (under their headings, for the customer's country), whole, at most
-    POLICY_EXCERPT characters; None when nothing in it is about them."""
+    POLICY_EXCERPT characters; None when nothing in it is about them.
+
+    With `translation` (the shop's own published translation of the same policy) the paragraphs are chosen in the
+    original, whose words the topic and country rules know, and quoted from the translation at the same places;
+    a translation laid out differently (other headings or paragraphs) is not used."""
     sections = _sections(policy.text)
     wanted: set[str] = set()
     for topic in topics:
         if topic in POLICY_TOPICS:
             wanted |= _about(sections, POLICY_TOPICS[topic])
-    blocks: list[str] = []
+    chosen: list[tuple[int, list[int]]] = []
     size = 0
-    for heading, paragraphs in sections:
+    for number, (heading, paragraphs) in enumerate(sections):
         picked = _for_country([p for p in paragraphs if p in wanted], countries)
-        lines = ([heading] if heading else []) + picked
-        added = sum(len(line) + 1 for line in lines)
+        added = sum(len(line) + 1 for line in ([heading] if heading else []) + picked)
         if not picked or size + added > POLICY_EXCERPT:
             continue
-        blocks.append("\n".join(lines))
+        chosen.append((number, [i for i, p in enumerate(paragraphs) if p in picked]))
         size += added
-    if not blocks:
+    if not chosen:
         return None
+    source, quoted = policy, sections
+    if translation is not None and translation.translated:
+        theirs = _sections(translation.text)
+        if [(h is None, len(ps)) for h, ps in theirs] == [(h is None, len(ps)) for h, ps in sections]:
+            source, quoted = translation, theirs
+    blocks = []
+    for number, indexes in chosen:
+        heading, paragraphs = quoted[number]
+        blocks.append("\n".join(([heading] if heading else []) + [paragraphs[i] for i in indexes]))
     text = re.sub(r"(\S+@\S+?|https?://\S+?) \(\1\)", r"\1", "\n\n".join(blocks))  # a link's text and its target
-    return PolicyExcerpt(policy=policy, text=text, language=detect_language(policy.text, default=FALLBACK_LANGUAGE))
+    language = source.language if source.translated and source.language else None
+    return PolicyExcerpt(
+        policy=source, text=text, language=language or detect_language(policy.text, default=FALLBACK_LANGUAGE)
+    )

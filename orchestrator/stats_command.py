@@ -68,7 +68,7 @@ async def run_stats(args: argparse.Namespace, ledger_location: str | Path, out: 
 
     since = parse_period(getattr(args, "since", None) or "all")
     html_path: Path | None = getattr(args, "html", None)
-    if html_path is not None and not await anyio.Path(Path(html_path).expanduser().parent).is_dir():
+    if html_path is not None and not await (await anyio.Path(html_path).expanduser()).parent.is_dir():
         raise ConfigError(
             f"Cannot write the HTML report to {html_path}: the folder {html_path.parent} does not exist; give --html "
             "a file in a folder that exists and that this user can write"

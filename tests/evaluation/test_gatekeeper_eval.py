@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from evaluation import gatekeeper as evaluation
-from evaluation.dataset import DATA, robot_mails
+from evaluation.dataset import DATA, LabelledMessage, robot_mails
+from orchestrator.gatekeeper import gatekeep
 from orchestrator.models import Verdict
 
 ROBOTS = DATA / "robots"
@@ -79,3 +80,16 @@ def test_rspamd_table_counts_every_message(shared_dir: Path) -> None:
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| verdict")]
     assert sum(int(row.rstrip(" |").rsplit("|", 1)[1]) for row in rows) == len(list(folder.glob("*.eml")))
     assert "`spam:gtube`" in table  # rspamd's gtube.eml
+
+
+def test_a_customer_who_proposes_a_collaboration_is_answered_a_cold_pitch_is_not(score: evaluation.Score) -> None:
+    proposing = [(m.id, d.verdict) for m, d in score.customers if "-gate-" in m.id]
+    assert len(proposing) >= 6 and {verdict for _, verdict in proposing} == {Verdict.PROCESS}, proposing
+    pitches = [
+        "Hi! I run a fitness Instagram page with 20k engaged followers. Would you be open to a collaboration?",
+        "Hello, we'd love to collaborate with your brand: our creators get results. Would you be interested?",
+    ]
+    for number, body in enumerate(pitches):
+        pitch = LabelledMessage(f"pitch-{number}", "Collaboration", body, "AccountProfileOther", "en")
+        decision = gatekeep(evaluation.customer_message(pitch), own_address=evaluation.OWN, rules=evaluation.rules())
+        assert (decision.verdict, decision.reason) == (Verdict.IGNORE, "spam:pitch"), body

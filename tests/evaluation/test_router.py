@@ -70,6 +70,9 @@ KNOWN_MISSES = [
     ("Hi, where is my order #1002?", "ShippingDelivery"),
     ("what is it made of / how do I wash it", "ProductInfoAvailability"),
     ("I received the wrong item", "ReturnsCancellationsExchanges"),
+    ("The checkout page shows an error when I try to pay with PayPal.", "TechnicalIssues"),
+    ("Where are my orders #1021 and #1029?", "ShippingDelivery"),
+    ("Can you tell me the status of my orders?", "OrderPlacementStatus"),
 ]
 
 

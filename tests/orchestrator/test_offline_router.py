@@ -263,3 +263,69 @@ def test_demo_inbox_facts() -> None:
     order, language, handover = route("15-")
     assert (order, language) == ("#1028", "en")
     assert {"anger", "asks_for_human", "legal_threat"} <= set(handover)
+
+
+SEVERAL_ORDERS = [
+    ("en", "Where are my two orders? I placed them on Monday.", SHIP, None),
+    ("en", "What's the status of my orders #1040 and #1041?", ORDER, "#1040"),
+    ("es", "¿Dónde están mis dos pedidos? Los hice el lunes.", SHIP, None),
+    ("es", "¿Cuál es el estado de mis pedidos 1040 y 1041?", ORDER, "#1040"),
+    ("fr", "Où sont mes deux commandes ? Je les ai passées lundi.", SHIP, None),
+    ("fr", "Quel est l'état de mes commandes 1040 et 1041 ?", ORDER, "#1040"),
+    ("de", "Wo sind meine zwei Bestellungen? Ich habe sie am Montag aufgegeben.", SHIP, None),
+    ("de", "Wie ist der Status meiner Bestellungen 1040 und 1041?", ORDER, "#1040"),
+    ("it", "Dove sono i miei due ordini? Li ho fatti lunedì.", SHIP, None),
+    ("it", "Qual è lo stato dei miei ordini 1040 e 1041?", ORDER, "#1040"),
+    ("pt", "Onde estão as minhas duas encomendas? Fiz-as na segunda-feira.", SHIP, None),
+    ("pt", "Qual é o estado das minhas encomendas 1040 e 1041?", ORDER, "#1040"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "category", "number"), SEVERAL_ORDERS)
+def test_questions_about_several_orders_get_an_answer(
+    language: str, text: str, category: str, number: str | None
+) -> None:
+    """ "Where are my orders" is asked like "where is my order": the same category, with confidence enough for a real
+    answer (not the holding reply), and the first order number."""
+    decision = route_offline("", text)
+    assert (decision.category, decision.language, decision.order_number) == (category, language, number)
+    assert decision.confidence >= 0.55 and decision.handover == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I placed two orders last week (1088 and 1091) and heard nothing since.", "#1088"),
+        ("J'ai passé deux commandes ce mois-ci (n° 1081 et 1085).", "#1081"),
+        ("no me ha llegado ninguno de mis dos pedidos, el 1050 y el 1052", "#1050"),
+        ("Order numbers are 1064 and 1070.", "#1064"),
+        ("Von meinen Bestellungen (Bestellnummern 1090 und 1093) kam nichts an.", "#1090"),
+        ("I'd pay between 1500 and 2000 for a treadmill", None),
+        ("My orders are usually size 38 and 40", None),
+        ("Call 0612 345 678 and 0698 765 432 about my orders", None),
+    ],
+)
+def test_order_numbers_given_as_a_pair(text: str, expected: str | None) -> None:
+    assert extract_order_number(text) == expected
+
+
+def test_praise_that_opens_a_question_does_not_outweigh_it() -> None:
+    question = route_offline("Love the leggings!", "I love your leggings! Is the black pair coming back in size M?")
+    assert (question.category, question.sentiment) == (PRODUCT, "positive")
+    thanks = route_offline("Thank you", "Thank you so much, the team was amazing and I love my new leggings.")
+    assert thanks.category == COMPLAINT and thanks.sentiment == "positive"
+
+
+def test_words_match_their_plural_and_other_endings() -> None:
+    """Rules are written in the singular: "di che (tessuto|materiale)" also reads "di che tessuti" (an Italian plural
+    changes the last vowel), "wo ... meine bestellung" also "meine Bestellungen"."""
+    decision = route_offline("", "Di che tessuti sono fatti i leggings?")
+    assert decision.category == PRODUCT and decision.confidence >= 0.55
+    decision = route_offline("", "Wo sind meine Bestellungen?")
+    assert decision.category == SHIP and decision.confidence >= 0.55
+
+
+def test_a_word_that_is_also_a_payment_method_does_not_make_a_payment_question() -> None:
+    decision = route_offline("", "Ich möchte mit einem Menschen sprechen, sofort!")
+    assert decision.category != PAY and decision.handover == ["asks_for_human"]
+    assert route_offline("", "Kann ich mit Sofortüberweisung bezahlen?").category == PAY

@@ -121,12 +121,9 @@ async def test_a_wrong_item_gets_an_apology_the_policy_and_the_next_step(shopify
 
 async def test_a_complaint_about_a_damaged_item_gets_the_damaged_items_policy(shopify: ServerConnection) -> None:
     body = "Order #1021: the leggings arrived damaged, there is a hole in the seam. Very disappointing."
-    plain = await answer(shopify, body, category="CustomerComplaintsSatisfaction", language="en")
-    assert "get_policies" not in plain.called, "not in the shipped allow-list of complaints"
-    allowed = await answer(
-        shopify, body, category="CustomerComplaintsSatisfaction", language="en", also=("get_policies",)
-    )
-    assert "> Damaged or faulty items" in allowed.text and "We replace or refund it at no cost to you" in allowed.text
+    reply = await answer(shopify, body, category="CustomerComplaintsSatisfaction", language="en")
+    assert "get_policies" in reply.called, "in the shipped allow-list of complaints"
+    assert "> Damaged or faulty items" in reply.text and "We replace or refund it at no cost to you" in reply.text
 
 
 async def test_a_double_charge_in_other_words_is_a_double_charge(shopify: ServerConnection) -> None:

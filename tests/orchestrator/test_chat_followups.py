@@ -1,0 +1,93 @@
+"""/chat keeps the inbox's promises: escalated categories open a ticket, a colleague is promised only when a ticket
+exists, and a chat without an email address asks for the address the customer ordered with (real uvicorn on
+loopback over real stdio tool servers on the sandbox store, as in test_api)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import load_config
+from orchestrator.phrasebook import phrasebook
+from tests.orchestrator.test_api import MARIA, Api, api_server
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+EN = phrasebook("en")
+ASK_NUMBER = EN.say("ask_order_number")
+ASK_EMAIL = EN.say("holding_no_contact")
+
+
+async def tickets_of(api: Api, email: str) -> list[dict[str, object]]:
+    listed = await api.servers.shopify.call("list_tickets", {"customer_email": email})
+    return list(listed["tickets"])
+
+
+def colleague_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if re.search(r"\bcolleague\b", line, re.IGNORECASE)]
+
+
+def test_the_configuration_escalates_technical_issues_and_complaints() -> None:
+    escalated = {name for name, category in load_config().categories.items() if category.escalate}
+    assert {"TechnicalIssues", "CustomerComplaintsSatisfaction"} <= escalated
+
+
+async def test_escalated_categories_open_a_ticket_and_say_so(tmp_path: Path) -> None:
+    checkout = "The checkout page shows an error when I try to pay with PayPal."
+    complaint = "I am really unhappy, the leggings from order #1021 lost their shape after two washes."
+    async with api_server(tmp_path) as api:
+        tech = (await api.chat({"message": checkout, "customer_email": MARIA})).json()
+        unhappy = (await api.chat({"message": complaint, "customer_email": MARIA})).json()
+        anonymous = (await api.chat({"message": checkout})).json()
+        tickets = await tickets_of(api, MARIA)
+    assert (tech["category"], tech["handover"]) == ("TechnicalIssues", False), "an answer, not the holding reply"
+    assert unhappy["category"] == "CustomerComplaintsSatisfaction" and unhappy["handover"] is False
+    for reply in (tech, unhappy):
+        assert reply["ticket"] and EN.say("ticket", ticket=reply["ticket"]) in reply["response"]
+    by_id = {t["id"]: t for t in tickets}
+    assert set(by_id) == {tech["ticket"], unhappy["ticket"]}
+    assert by_id[tech["ticket"]]["category"] == "TechnicalIssues" and "PayPal" in str(by_id[tech["ticket"]]["summary"])
+    assert by_id[unhappy["ticket"]]["category"] == "CustomerComplaintsSatisfaction"
+    assert by_id[unhappy["ticket"]]["order_number"] == "#1021"
+    assert anonymous["ticket"] is None, "no ticket nobody could answer"
+    assert "paid" not in tech["response"].lower(), "a checkout error is not answered with a payment status"
+
+
+async def test_without_an_email_an_order_question_asks_for_the_address_not_the_number(tmp_path: Path) -> None:
+    async with api_server(tmp_path) as api:
+        single = (await api.chat({"message": "Where is my order #1021?"})).json()
+        plural = (await api.chat({"message": "Where are my orders #1021 and #1029?"})).json()
+        vouched = (await api.chat({"message": "Where is my order #1021?", "customer_email": MARIA})).json()
+    for reply in (single, plural):
+        assert reply["category"] == "ShippingDelivery" and reply["handover"] is False, reply
+        assert ASK_NUMBER not in reply["response"] and "order number" not in reply["response"]
+        assert ASK_EMAIL in reply["response"] and reply["ticket"] is None
+    assert ASK_EMAIL not in vouched["response"] and "6219473050" in vouched["response"], "the vouched customer's order"
+
+
+async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path) -> None:
+    questions = [
+        "Any promotions on?",
+        "What is your return policy?",
+        "Where are my orders #1021 and #1029?",
+        "Do you ship to Canada?",
+        "Is the Pro Compression Leggings in XL back in stock soon?",
+    ]
+    async with api_server(tmp_path) as api:
+        anonymous = [(await api.chat({"message": q})).json() for q in questions]
+        vouched = [(await api.chat({"message": q, "customer_email": MARIA})).json() for q in questions]
+        tickets = {t["id"] for t in await tickets_of(api, MARIA)}
+    for reply in anonymous:
+        assert reply["ticket"] is None
+        assert all(ASK_EMAIL in line for line in colleague_lines(reply["response"])), reply["response"]
+    for reply in vouched:
+        assert ASK_EMAIL not in reply["response"]
+        if colleague_lines(reply["response"]):
+            assert reply["ticket"] in tickets, f"a colleague promised with no ticket: {reply['response']}"
+            assert EN.say("ticket", ticket=reply["ticket"]) in reply["response"]
+    by_question = dict(zip(questions, vouched, strict=True))
+    assert by_question["Where are my orders #1021 and #1029?"]["ticket"], "an item not shipped yet is followed up"
+    assert by_question["Any promotions on?"]["ticket"] is None, "a plain answer opens no ticket"
+    assert "#1029" in by_question["Where are my orders #1021 and #1029?"]["response"], "both orders answered"
