@@ -19,8 +19,8 @@ import anyio
 from bench.report import Section, percentile
 from shopify_mcp.config import load_settings
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, load_tau_store
-from support_testing.shopify_emulator import serve_emulator
+from shopify_mcp.emulator import SANDBOX_TOKEN, Store
+from support_testing.shopify_emulator import ShopifyEmulator, load_tau_store, serve_emulator
 
 TAU = Path(__file__).resolve().parent.parent.parent / "shared" / "store" / "tau-retail"
 

@@ -26,9 +26,9 @@ from mcp import Client, StdioServerParameters
 from bench.report import Section, percentile
 from shopify_mcp.config import load_settings
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import SANDBOX_TOKEN, load_sandbox_store
 from shopify_mcp.server import create_server
-from support_testing.shopify_emulator import serve_emulator
+from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 
 ORDER = "1001"
 EMAIL = "maria.garcia@example.com"

@@ -1,10 +1,9 @@
-"""A faithful loopback emulator of the Shopify Admin GraphQL API over a store file: the sandbox store and test peer."""
+"""A faithful loopback emulator of the Shopify Admin GraphQL API over a store file: what serves the sandbox store.
+Tests and benchmarks use its extension in `support_testing.shopify_emulator` (faults, request log, token exchange)."""
 
-from shopify_mcp.emulator.app import ALL_SCOPES, SANDBOX_TOKEN, SUPPORTED_VERSIONS, RequestRecord, ShopifyEmulator
+from shopify_mcp.emulator.app import ALL_SCOPES, SANDBOX_TOKEN, SUPPORTED_VERSIONS, ShopifyEmulator
 from shopify_mcp.emulator.cost import CostBucket
-from shopify_mcp.emulator.faults import FaultPlan
 from shopify_mcp.emulator.store import Store, build_store, load_sandbox_store, load_store
-from shopify_mcp.emulator.tau import load_tau_store
 from shopify_mcp.emulator.transport import EmulatorTransport
 
 __all__ = [
@@ -13,12 +12,9 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "CostBucket",
     "EmulatorTransport",
-    "FaultPlan",
-    "RequestRecord",
     "ShopifyEmulator",
     "Store",
     "build_store",
     "load_sandbox_store",
     "load_store",
-    "load_tau_store",
 ]

@@ -207,8 +207,9 @@ class _TextExtractor(HTMLParser):
         self.parts.append(" ")
 
 
-def html_to_text(html: str) -> str:
-    """`Product.description`: the HTML description without tags, on one line."""
+def description_text(html: str) -> str:
+    """`Product.description` as Shopify computes it: the HTML description without tags, on one line. It imitates the
+    remote API, so it is not support_core.html_text (which keeps paragraphs and lists for a reader)."""
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
@@ -216,7 +217,7 @@ def html_to_text(html: str) -> str:
 
 
 def product_description(product: Product, _: Info, truncateAt: int | None = None) -> str:
-    text = html_to_text(product.description_html)
+    text = description_text(product.description_html)
     if truncateAt is not None and len(text) > truncateAt:
         return text[: max(truncateAt - 3, 0)] + "..."
     return text

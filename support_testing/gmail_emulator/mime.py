@@ -171,7 +171,9 @@ def message_ids(value: str) -> list[str]:
     return [token.strip("<>") for token in found if token.strip("<>")]
 
 
-def html_to_text(markup: str) -> str:
+def snippet_source(markup: str) -> str:
+    """The text Gmail builds its snippet from: tags and invisible elements dropped, entities decoded. It imitates
+    the remote API, so it is not support_core.html_text (which keeps paragraphs and lists for a reader)."""
     return html.unescape(_TAG.sub(" ", _INVISIBLE.sub(" ", markup)))
 
 
@@ -215,7 +217,7 @@ def describe(message: Message) -> MessageFacts:
         elif part.get_content_type() == "text/plain":
             plain.append(_part_text(part))
         elif part.get_content_type() == "text/html":
-            markup.append(html_to_text(_part_text(part)))
+            markup.append(snippet_source(_part_text(part)))
     refs = message_ids(header(message, "In-Reply-To")) + message_ids(header(message, "References"))
     own = message_ids(header(message, "Message-ID"))
     return MessageFacts(

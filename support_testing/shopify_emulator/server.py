@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from shopify_mcp.emulator.app import ShopifyEmulator
+from shopify_mcp.emulator.app import ShopifyEmulator  # the sandbox's, or the test peer that extends it
 from support_core.transport import READY_TIMEOUT, serve_on_loopback
 
 

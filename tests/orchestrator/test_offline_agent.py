@@ -32,9 +32,10 @@ from orchestrator.reply_facts import Tone
 from orchestrator.servers import ServerConnection, ServerSpec
 from orchestrator.tools import BoundTools
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from shopify_mcp.server import create_server
 from support_core.store import Policy
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.support import OWNER, make_settings
 
 pytestmark = pytest.mark.anyio

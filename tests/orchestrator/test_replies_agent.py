@@ -14,9 +14,10 @@ import pytest
 from orchestrator.phrasebook import phrasebook
 from orchestrator.servers import ServerConnection
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from shopify_mcp.emulator.store import Store
 from shopify_mcp.server import create_server
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.orchestrator.test_offline_agent import InProcessSpec, answer, mail, shopify
 from tests.shopify_mcp.support import make_settings
 

@@ -13,8 +13,9 @@ from orchestrator.phrasebook import phrasebook
 from orchestrator.reply_facts import ReplyFacts, Tone
 from orchestrator.templates import render_reply, shop_zone
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from support_core.store import OrderDetails
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.orchestrator.test_templates import SIGNATURE, TONE, contradictions, problems
 from tests.shopify_mcp.support import make_settings
 

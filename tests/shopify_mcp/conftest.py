@@ -12,8 +12,9 @@ from mcp import Client
 
 from shopify_mcp.config import ShopifySettings
 from shopify_mcp.context import ShopifyContext, open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from shopify_mcp.server import create_server
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.support import make_settings
 
 

@@ -13,8 +13,7 @@ import pytest
 
 from shopify_mcp.auth import ClientCredentialsToken, StaticToken, TokenProvider
 from shopify_mcp.client import AdminClient
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store
-from shopify_mcp.emulator.faults import Fault, FaultPlan
+from shopify_mcp.emulator import SANDBOX_TOKEN, load_sandbox_store
 from shopify_mcp.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -24,7 +23,8 @@ from shopify_mcp.errors import (
     UpstreamUnavailableError,
 )
 from support_core.retry import RetryPolicy
-from support_testing.shopify_emulator import serve_emulator
+from support_testing.shopify_emulator import FaultPlan, ShopifyEmulator, serve_emulator
+from support_testing.shopify_emulator.faults import Fault
 
 pytestmark = pytest.mark.anyio
 BASE = "https://aurora-activewear.myshopify.com"

@@ -13,10 +13,10 @@ from mcp import Client
 
 from shopify_mcp.context import open_context
 from shopify_mcp.diagnosis import NEEDED_SCOPES, diagnose, scope_check
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from shopify_mcp.server import create_server
 from support_core.diagnosis import Check, Diagnosis, render
-from support_testing.shopify_emulator import serve_emulator
+from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 from tests.shopify_mcp.support import make_settings, ok
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ import graphql
 import pytest
 from mcp import Client
 
-from shopify_mcp.emulator import ShopifyEmulator
 from shopify_mcp.emulator.cost import CostCalculator
 from shopify_mcp.queries import ALL_OPERATIONS
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.support import error_text, ok
 from tests.shopify_mcp.test_queries_schema import SCHEMA_FILE, admin_schema
 

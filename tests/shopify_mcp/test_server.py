@@ -10,9 +10,10 @@ import pytest
 from mcp import Client
 
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, build_store
+from shopify_mcp.emulator import build_store
 from shopify_mcp.server import create_server
 from support_core.categories import TICKET_CATEGORIES
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.conftest import ClientFactory
 from tests.shopify_mcp.emulator.store_data import NOW, store_document
 from tests.shopify_mcp.support import OWNER, error_text, make_settings, ok

@@ -18,13 +18,14 @@ from mcp import Client
 
 from shopify_mcp.config import load_settings
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from shopify_mcp.errors import InvalidInputError, TicketSinkError
 from shopify_mcp.server import create_server
 from shopify_mcp.ticket_sinks import build_ticket_sink
 from shopify_mcp.ticket_store_pg import TABLE, PostgresTicketStore
 from support_core.diagnosis import Diagnosis
 from support_core.store import Ticket
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.processes import free_port
 from tests.shopify_mcp.support import error_text, make_settings, ok
 from tests.shopify_mcp.test_tickets import request

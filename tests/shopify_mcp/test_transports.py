@@ -18,10 +18,10 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import SANDBOX_TOKEN, load_sandbox_store
 from support_core.http_limits import HttpLimits
 from support_core.transport import http_app, serve_on_loopback
-from support_testing.shopify_emulator import serve_emulator
+from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 from tests.processes import RunningServer, http_server
 from tests.raw_http import idle_connections, trickle
 from tests.shopify_mcp.support import OWNER, error_text, ok

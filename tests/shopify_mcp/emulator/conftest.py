@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store, build_store
+from shopify_mcp.emulator import SANDBOX_TOKEN, Store, build_store
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.store_data import NOW, store_document
 
 ENDPOINT = "/admin/api/2026-07/graphql.json"

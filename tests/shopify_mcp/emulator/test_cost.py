@@ -8,10 +8,11 @@ import graphql
 import httpx
 import pytest
 
-from shopify_mcp.emulator import CostBucket, ShopifyEmulator
+from shopify_mcp.emulator import CostBucket
 from shopify_mcp.emulator.cost import CostCalculator
 from shopify_mcp.emulator.resolvers import executable_schema
 from shopify_mcp.queries import ALL_OPERATIONS
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.conftest import FakeClock, gql
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator
+from shopify_mcp.emulator import SANDBOX_TOKEN
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.conftest import ENDPOINT, FakeClock, gql
 
 pytestmark = pytest.mark.anyio

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from anyio.streams.text import TextReceiveStream
 
-from shopify_mcp.emulator import SANDBOX_TOKEN, ShopifyEmulator, Store
+from shopify_mcp.emulator import SANDBOX_TOKEN, Store
 from shopify_mcp.queries import ALL_OPERATIONS
-from support_testing.shopify_emulator import serve_emulator
+from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 from tests.shopify_mcp.emulator.store_data import store_document
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shopify_mcp.emulator import ALL_SCOPES, ShopifyEmulator, Store, load_sandbox_store, load_tau_store
+from shopify_mcp.emulator import ALL_SCOPES, Store, load_sandbox_store
 from shopify_mcp.queries import ALL_OPERATIONS
+from support_testing.shopify_emulator import ShopifyEmulator, load_tau_store
 from tests.shopify_mcp.emulator.conftest import gql
 
 pytestmark = pytest.mark.anyio

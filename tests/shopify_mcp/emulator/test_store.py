@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shopify_mcp.emulator import Store, build_store, load_sandbox_store, load_store, load_tau_store
+from shopify_mcp.emulator import Store, build_store, load_sandbox_store, load_store
+from support_testing.shopify_emulator import load_tau_store
 from tests.shopify_mcp.emulator.store_data import NOW, store_document
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shopify_mcp.emulator import ShopifyEmulator, Store, build_store, load_sandbox_store
+from shopify_mcp.emulator import Store, build_store, load_sandbox_store
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.conftest import gql
 from tests.shopify_mcp.emulator.store_data import NOW, store_document
 
