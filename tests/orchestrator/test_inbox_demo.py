@@ -144,6 +144,16 @@ def test_the_cli_prints_the_table_and_where_the_drafts_are(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sender" in result.stdout and "PROCESS (customer)" in result.stdout
     assert "reply drafts, none sent" in result.stdout and ".Drafts" in result.stdout
+    copies = sorted((tmp_path / "demo" / "drafts").glob("*.eml"))
+    assert len(copies) == len(list((tmp_path / "demo" / "maildir" / ".Drafts" / "cur").iterdir()))
+    assert all(f"drafts/{copy.name}" in result.stdout for copy in copies), "the table names each readable copy"
+    for copy in copies:  # a text viewer shows the reply: 8-bit UTF-8 text, no quoted-printable or base64
+        message = message_from_bytes(copy.read_bytes(), policy=default)
+        texts = [part for part in message.walk() if part.get_content_maintype() == "text"]
+        assert texts and message.get_body(("plain",)) is not None, copy.name
+        assert {str(part["Content-Transfer-Encoding"]) for part in texts} <= {"8bit", "7bit"}, copy.name
+    spanish = next(copy for copy in copies if "maria-garcia" in copy.name).read_text("utf-8")
+    assert "Pedido #1021" in spanish and "María" in spanish
 
 
 @pytest.mark.anyio
