@@ -2,36 +2,48 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 
 .PHONY: demo test lint typecheck pytest bench eval clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make PYTHON=python3.11 ...")'
+	@echo "Creating the virtual environment $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
 
-demo: $(STAMP)
+# What the demo needs: the project and its runtime dependencies (pip shows each download; first run only).
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing support-agent and its runtime dependencies into $(VENV) (first run only) ..."
+	$(BIN)/python -m pip install --progress-bar on -e .
+	@touch $@
+
+# What the tests need on top: pytest, ruff, mypy, the PostgreSQL driver, the packaging tools.
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	@echo "Installing the test, lint and packaging tools into $(VENV) (first run only) ..."
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+demo: $(RUNTIME_STAMP)
 	$(BIN)/support-agent demo
 
 test: lint typecheck pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
-eval: $(STAMP)
+eval: $(DEV_STAMP)
 	$(BIN)/python -m evaluation
 
 clean:
