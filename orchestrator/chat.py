@@ -264,9 +264,10 @@ async def _keep_promises(
     """A chat has no reviewer who reads the answer before it goes out, so a colleague's follow-up it promises ("A
     colleague will check the restock date") happens only through a ticket. With a ticket open every promise stands;
     a specific follow-up opens one when it can. Otherwise the promises go: "if..., reply to this email and a
-    colleague will..." and the category's closing promise are left out, and a specific follow-up (or a request for
-    the order number, which alone would not let anyone look the order up) becomes a request for the email address
-    the customer ordered with."""
+    colleague will..." and the category's closing promise are left out; a request for the order number (which alone
+    would not let anyone look the order up) becomes `ask_order_email`, a request for the email address the customer
+    ordered with; a specific follow-up becomes `holding_no_contact` (how a colleague can reach them), or goes when
+    the reply already asks for the address."""
     if ticket_id is not None:
         return text, ticket_id
     promises = _promises(decision.language)
@@ -278,6 +279,7 @@ async def _keep_promises(
         text, _ = _replace_lines(text, promises.follow_ups, None)
         return text, None
     book = phrasebook(decision.language)
-    asks = (*promises.follow_ups, re.compile(re.escape(book.say("ask_order_number"))))
-    text, _ = _replace_lines(text, asks, book.say("holding_no_contact"))
+    ask_number = (re.compile(re.escape(book.say("ask_order_number"))),)
+    text, asked = _replace_lines(text, ask_number, book.say("ask_order_email"))
+    text, _ = _replace_lines(text, promises.follow_ups, None if asked else book.say("holding_no_contact"))
     return text, None

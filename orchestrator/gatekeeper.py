@@ -27,19 +27,49 @@ _SEPARATORS = frozenset("+-._")
 _UPSTREAM_LABELS = {"SPAM": "upstream:spam-folder", "TRASH": "upstream:trash"}
 _SUBJECT_TAG = re.compile(r"^\s*(?:\*{2,}\s*spam\s*\*{2,}|[\[{(]\s*spam\s*\??\s*[\]})]|spam\s*\?\s*:)", re.IGNORECASE)
 _GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-"
-_CUSTOMER_EVIDENCE = re.compile(
-    r"(?:#\s?\d{3,}|\border (?:no\.? |number |nr\.? |n[º°]\s?)?#?\d{3,}|\bmy (?:order|package|parcel|delivery|"
-    r"refund|return|exchange|purchase|size)\b|\bi (?:ordered|bought|purchased|received|returned)\b|"
-    r"\btracking (?:number|code)\b|"
-    r"\bmi pedido\b|\bma commande\b|\bmeine bestellung\b|\bil mio ordine\b|\bo meu pedido\b|"
-    # what shoppers ask before they buy
-    r"\bdo you (?:ship|deliver)\b|\b(?:ship|shipping|deliver|delivery|send)(?: it| them)? to (?-i:[A-Z])[a-z]+\b|"
-    r"\b(?:in|back in|out of) stock\b|\b(?:what|which) size\b|\bsize (?:guide|chart)\b|"
-    r"\b(?:discount|promo|coupon) code\b|\b(?:can|could|may) i (?:order|buy|return|exchange|pay|cancel)\b|"
-    r"\bi(?:'d|\u2019d| would) like to (?:order|buy|return|exchange|cancel)\b|\b(?:talla|taille|gr(?:ö|oe)(?:ß|ss)e|"
-    r"taglia|tamanho)\b)",
-    re.IGNORECASE,
+_QUESTION = r"[^.!?]{0,80}\?"
+"""The rest of a sentence that ends in a question mark: what makes the restock and shipping words below a question."""
+_OWN_WORDS = (
+    # the customer's own order
+    r"#\s?\d{3,}|\border (?:no\.?|number|nr\.?|n[º°])\s?#?\d{3,}|\bmy (?:order|package|parcel|delivery|refund|return|"
+    r"exchange|purchase|size)\b|\bmi pedido\b|\bma commande\b|\bmeine bestellung\b|\bil mio ordine\b|\bo meu pedido\b|"
+    r"\ba minha encomenda\b",
+    # a purchase of their own, in the six languages
+    r"\bi(?:'ve|\u2019ve| have)? (?:ordered|bought|purchased|returned)\b|\b(?:compré|ped[ií]|he (?:comprado|"
+    r"pedido)|hice (?:un|el|mi) pedido)\b|\bj['\u2019]ai (?:achet|command|pass[ée] (?:une|ma) commande)|"
+    r"\bnous avons (?:achet|command)|\b(?:ich|wir) (?:habe|hab|haben) (?:\S+ ){0,10}?(?:gekauft|bestellt)\b|"
+    r"\b(?:habe|hab|haben) (?:ich|wir) (?:\S+ ){0,10}?(?:gekauft|bestellt)\b|\b(?:ho|abbiamo) (?:comprato|acquistato|"
+    r"ordinato)\b|\b(?:comprei|encomendei|fiz (?:uma|a) encomenda)\b",
+    # is it coming back? (a restock question)
+    rf"\b(?:coming back|come back|be back|back in stock|restock(?:ed|ing)?)\b(?! to\b){_QUESTION}|\b(?:vuelve|vuelven|"
+    rf"volver[áa]n?|repon[eé]is|reponen|reposici[oó]n)\b{_QUESTION}|\b(?:revient|reviennent|reviendra|reviendront|de "
+    rf"retour|r[ée]assort\w*)\b{_QUESTION}|\bwieder (?:da|verf(?:ü|ue)gbar|lieferbar|auf lager|erh(?:ä|ae)ltlich|"
+    rf"vorr(?:ä|ae)tig)\b{_QUESTION}|\bkommt (?:\S+ ){{0,6}}?wieder\b{_QUESTION}|\b(?:torna|tornano|torner[àa]|"
+    rf"torneranno|rientra|rientrer[àa]|di nuovo disponibil[ei])\b{_QUESTION}|\b(?:volta|voltam|voltar[áa]|"
+    rf"voltar(?:[ãa]o)?|rep[õo]em|de novo dispon[ií]ve(?:l|is))\b{_QUESTION}",
+    # do you ship...? (a shipping question)
+    rf"\b(?:do|can|could|will) you (?:ship|deliver|post)\b{_QUESTION}|\b(?:(?:hac[eé]is|hacen) (?:env[ií]os|entregas)|"
+    rf"envi[áa]is|env[ií]an|mand[áa]is|entreg[áa]is)\b{_QUESTION}|\b(?:(?:livrez|exp[ée]diez|envoyez)[- ]vous|vous "
+    rf"(?:livrez|exp[ée]diez|envoyez))\b{_QUESTION}|\b(?:(?:liefert|versendet|verschickt|schickt) ihr|(?:liefern|"
+    rf"versenden|verschicken) sie) (?:auch )?(?:nach|in|ins)\b{_QUESTION}|\b(?:spedite|consegnate|(?:fate|effettuate) "
+    rf"spedizioni)\b{_QUESTION}|\b(?:enviam|entregam|mandam|fazem (?:envios|entregas))\b{_QUESTION}",
 )
+_SHOPPER_WORDS = (
+    # what shoppers ask before they buy, and words a supplier's pitch may use too
+    r"\border (?:no\.? |number |nr\.? |n[º°]\s?)?#?\d{3,}|\bi received\b|\btracking (?:number|code)\b|"
+    r"\bdo you (?:ship|deliver)\b|\b(?:ship|shipping|deliver|delivery|send)(?: it| them)? to (?-i:[A-Z])[a-z]+\b|"
+    r"\b(?:in|back in|out of) stock\b|"
+    r"\b(?:what|which) size\b|\bsize (?:guide|chart)\b|\b(?:discount|promo|coupon) code\b|"
+    r"\b(?:can|could|may) i (?:order|buy|return|exchange|pay|cancel)\b|"
+    r"\bi(?:'d|\u2019d| would) like to (?:order|buy|return|exchange|cancel)\b|"
+    r"\b(?:talla|taille|gr(?:ö|oe)(?:ß|ss)e|taglia|tamanho)\b",
+)
+_OWN_EVIDENCE = re.compile("|".join(_OWN_WORDS), re.IGNORECASE)
+"""A mail in a customer's own words: their order, their purchase, a restock or shipping question. It outweighs every
+pitch rule, the patterns that mark a pitch by themselves (`pitch_patterns`) as well."""
+_CUSTOMER_EVIDENCE = re.compile("|".join((*_OWN_WORDS, *_SHOPPER_WORDS)), re.IGNORECASE)
+"""A mail that reads like a customer's: it outweighs the weak signs of a pitch (`pitch_hints`). Beyond the customer's
+own words, it counts what a supplier writes too ('we deliver to Europe', 'in stock', 'tracking numbers', sizes)."""
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office(?: reply| autoreply)?|"
     r"r[ée]ponse automatique|absence du bureau|automatische antwort|abwesenheitsnotiz|respuesta autom[áa]tica|"
@@ -268,8 +298,9 @@ def _content_rules(subject: str, body: str, domain: str, rules: GatekeeperRules)
     for pattern in _compiled(rules.b2b_body_patterns):
         if found := pattern.search(text):
             return _ignore("spam:b2b", f"sales pitch: {found.group(0)!r}")
+    own_words = _OWN_EVIDENCE.search(text)
     for pattern in _compiled(rules.pitch_patterns):
-        if found := pattern.search(text):
+        if not own_words and (found := pattern.search(text)):
             return _ignore("spam:pitch", f"cold pitch: {found.group(0)!r}")
     hints = [found.group(0) for pattern in _compiled(rules.pitch_hints) if (found := pattern.search(text))]
     hints += [found.group(0) for pattern in _compiled(rules.creator_hints) if hints and (found := pattern.search(text))]

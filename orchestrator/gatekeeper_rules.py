@@ -308,14 +308,17 @@ class GatekeeperRules(BaseModel):
         default=PITCH_PATTERNS,
         description="Regexes that mark a cold pitch by themselves, whoever sends it: media kits and UGC rates, "
         "affiliate networks, dropshipping agents, factories, marketplace agencies, buyers of the shop, store "
-        "builders. A collaboration proposed in plain words is not one of them: customers write that too.",
+        "builders. A collaboration proposed in plain words is not one of them: customers write that too. A mail in a "
+        "customer's own words (their order or purchase, a restock or shipping question, in the six languages) is "
+        "never a pitch: 'we are a manufacturer and ordered 20 shirts from you' is a customer.",
     )
     pitch_hints: tuple[str, ...] = Field(
         default=PITCH_HINTS,
         description=f"Regexes for the weak signs of a sales pitch ('I came across your store', 'quick call', 'would "
         f"you be interested', 'open to a collaboration', 'case studies'): {PITCH_HINTS_NEEDED} different signs, "
         "counting `creator_hints` too, of which one at least from this list, make a pitch, unless the mail reads "
-        "like a customer's (an order number, 'my order', 'I ordered', 'I bought', a size or stock question).",
+        "like a customer's (an order number, 'my order', a purchase of their own, 'compré', 'ich habe ... bestellt', a "
+        "size, restock or shipping question).",
     )
     creator_hints: tuple[str, ...] = Field(
         default=CREATOR_HINTS,

@@ -12,6 +12,7 @@ from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
 from orchestrator.gatekeeper import gatekeep, ledger_reason
 from orchestrator.guard import checked_decision, guard_draft
+from orchestrator.language import in_languages
 from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.llm import LLM
 from orchestrator.llm_agent import answer_llm, route_llm
@@ -214,7 +215,9 @@ class Pipeline:
                 if record is not None:
                     record.add_usage(usage.prompt_tokens, usage.completion_tokens, calls=1)
                 return decision, "llm"
-        decision = route_offline(subject, body, default_language=self.config.tone.fallback_language)
+        decision = route_offline(
+            subject, body, default_language=self.config.tone.fallback_language, languages=self.config.shop.languages
+        )
         return decision, "offline"
 
     async def _reply_text(
@@ -249,7 +252,9 @@ class Pipeline:
         started = time.perf_counter()
         record = attempt.record
         decision, engine = await self.route(message.headers.subject, body, record)
-        decision = checked_decision(decision, f"{message.headers.subject}\n{body}", self.config.tone.fallback_language)
+        decision = self._in_shop_languages(
+            checked_decision(decision, f"{message.headers.subject}\n{body}", self.config.tone.fallback_language), body
+        )
         await self._timed(attempt, "router", started)
         record.category, record.language = decision.category, decision.language
         record.confidence, record.engine = decision.confidence, "offline" if engine == "offline" else "llm"
@@ -357,6 +362,13 @@ class Pipeline:
             ticket_id=ticket_id,
         )
         return text
+
+    def _in_shop_languages(self, decision: RouterDecision, body: str) -> RouterDecision:
+        """The decision in one of the shop's languages (`[shop] languages`): a model may name any language, and the
+        offline router already chose among them (then this changes nothing)."""
+        shop = self.config.shop.languages
+        language = in_languages(decision.language, body, shop, self.config.tone.fallback_language)
+        return decision if language == decision.language else decision.model_copy(update={"language": language})
 
     def _no_data_reply(self, decision: RouterDecision, customer_name: str | None) -> str:
         """The holding reply in the customer's language: no order, no link, nothing looked up."""

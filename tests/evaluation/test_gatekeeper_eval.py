@@ -93,3 +93,17 @@ def test_a_customer_who_proposes_a_collaboration_is_answered_a_cold_pitch_is_not
         pitch = LabelledMessage(f"pitch-{number}", "Collaboration", body, "AccountProfileOther", "en")
         decision = gatekeep(evaluation.customer_message(pitch), own_address=evaluation.OWN, rules=evaluation.rules())
         assert (decision.verdict, decision.reason) == (Verdict.IGNORE, "spam:pitch"), body
+
+
+def test_customers_in_every_language_whose_mail_looks_like_a_pitch_are_answered(score: evaluation.Score) -> None:
+    """A purchase, a restock question or a shipping question beside a collaboration proposal or a phrase a pitch
+    pattern knows ('wir sind Hersteller', 'primera página de Google'): answered in all six languages, while the
+    pitches that use the same words as statements stay ignored."""
+    gate = [(m, d) for m, d in score.customers if "-gate-" in m.id]
+    languages = Counter(m.language for m, _ in gate)
+    assert set(languages) == {"en", "es", "fr", "de", "it", "pt"} and min(languages.values()) >= 3, languages
+    assert all(d.verdict is Verdict.PROCESS for _, d in gate)
+    near = [o for o in score.robots if o.name.split("-")[0] in ("influencer", "marketplace", "agency")]
+    statements = ("retour-en-stock", "back-in-stock", "hersteller-lieferung")
+    assert sum(any(s in o.name for s in statements) for o in near) == len(statements)
+    assert all(o.right and o.family_right for o in near), [(o.name, o.decision.reason) for o in near if not o.right]

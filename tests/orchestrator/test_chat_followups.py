@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 EN = phrasebook("en")
 ASK_NUMBER = EN.say("ask_order_number")
 ASK_EMAIL = EN.say("holding_no_contact")
+ASK_ORDER_EMAIL = EN.say("ask_order_email")
 
 
 async def tickets_of(api: Api, email: str) -> list[dict[str, object]]:
@@ -63,8 +64,9 @@ async def test_without_an_email_an_order_question_asks_for_the_address_not_the_n
     for reply in (single, plural):
         assert reply["category"] == "ShippingDelivery" and reply["handover"] is False, reply
         assert ASK_NUMBER not in reply["response"] and "order number" not in reply["response"]
-        assert ASK_EMAIL in reply["response"] and reply["ticket"] is None
-    assert ASK_EMAIL not in vouched["response"] and "6219473050" in vouched["response"], "the vouched customer's order"
+        assert ASK_ORDER_EMAIL in reply["response"] and reply["ticket"] is None
+        assert ASK_EMAIL not in reply["response"], "the order question's own request, not the holding reply's"
+    assert ASK_ORDER_EMAIL not in vouched["response"] and "6219473050" in vouched["response"], "the customer's order"
 
 
 async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path) -> None:
@@ -91,3 +93,25 @@ async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path) -> Non
     assert by_question["Where are my orders #1021 and #1029?"]["ticket"], "an item not shipped yet is followed up"
     assert by_question["Any promotions on?"]["ticket"] is None, "a plain answer opens no ticket"
     assert "#1029" in by_question["Where are my orders #1021 and #1029?"]["response"], "both orders answered"
+
+
+ORDER_QUESTIONS = {
+    "en": "Where is my order #1021? It has been a week.",
+    "es": "¿Dónde está mi pedido #1021? Ya ha pasado una semana.",
+    "fr": "Où en est ma commande #1021 ? Cela fait une semaine.",
+    "de": "Wo bleibt meine Bestellung #1021? Es ist schon eine Woche her.",
+    "it": "Dov'è il mio ordine #1021? È passata una settimana.",
+    "pt": "Onde está a minha encomenda #1021? Já passou uma semana.",
+}
+
+
+async def test_the_request_for_the_order_email_is_in_the_customers_language(tmp_path: Path) -> None:
+    async with api_server(tmp_path) as api:
+        replies = {language: (await api.chat({"message": q})).json() for language, q in ORDER_QUESTIONS.items()}
+    for language, reply in replies.items():
+        book = phrasebook(language)
+        assert (reply["language"], reply["ticket"]) == (language, None), reply
+        assert book.say("ask_order_email") in reply["response"], reply["response"]
+        assert book.say("ask_order_number") not in reply["response"]
+        assert book.say("holding_no_contact") not in reply["response"], "one request for the address, not two"
+        assert "6219473050" not in reply["response"], "no order data without the owner's email"

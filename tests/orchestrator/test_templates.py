@@ -20,8 +20,9 @@ from orchestrator.policy_excerpts import POLICY_EXCERPT, policy_excerpt
 from orchestrator.reply_facts import ProductMatch, ReplyFacts, Tone
 from orchestrator.templates import render_reply
 from shopify_mcp.context import open_context
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from support_core.store import CustomerOrders, DiscountCheck, OrderDetails, Policy, Product, Promotions
+from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.support import OWNER, make_settings
 
 SIGNATURE = "Carolina\nAurora Activewear · Customer care"
@@ -385,6 +386,26 @@ def test_every_phrase_book_is_valid_toml_with_whole_sentences() -> None:
             for opening, closing in pairs:
                 assert value.count(opening) == value.count(closing), (language, key, value)
         assert "#" in text["ask_order_number"] and text["ask_order_number"].endswith("."), language
+
+
+CHAT_PHRASES = ("holding_no_contact", "ask_order_email", "ticket")
+"""Phrases the chat puts in a reply itself (orchestrator/chat.py), which `render_reply` never renders: the test above
+over every template cannot see them, so they are checked here the same way."""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_phrases_the_chat_adds_are_whole_sentences_in_the_replys_language(language: str) -> None:
+    book = phrasebook(language)
+    for key in CHAT_PHRASES:
+        values = dict.fromkeys(re.findall(r"\$(\w+)", book.data["text"][key]), "T-000042")
+        phrase = book.say(key, **values)
+        reply = render_reply("ShippingDelivery", language, ReplyFacts(), tone=TONE).replace(
+            book.say("ask_order_number"), phrase
+        )
+        assert problems(reply, language, ReplyFacts()) == [], (key, reply)
+        assert phrase.endswith(".") and detect_language(phrase, default="??") == language, (key, phrase)
+    asks = book.say("ask_order_email")
+    assert "#" not in asks and asks != book.say("holding_no_contact"), "it asks for the address, not the number"
 
 
 @pytest.mark.anyio
