@@ -31,14 +31,21 @@ AUTHSERV_FIX = "set GMAIL_AUTHSERV_IDS to the authserv-id your mail server write
 async def diagnose(mailbox: Mailbox, settings: GmailSettings | None, call_timeout: float) -> Diagnosis:
     """Every check of the running mailbox; without `settings` the Gmail token cannot be re-read, only used."""
     if isinstance(mailbox.backend, MaildirBackend):
-        checks = await _maildir_checks(mailbox.backend)
+        checks = await _maildir_checks(mailbox.backend, settings)
     else:
         checks = await _gmail_checks(mailbox, settings, call_timeout)
     checks.append(_authserv_check(mailbox.trusted_authserv_ids))
     return Diagnosis(checks=checks)
 
 
-async def _maildir_checks(backend: MaildirBackend) -> list[Check]:
+def _address_source(settings: GmailSettings | None) -> str:
+    """Where the Maildir's own address came from: the user's GMAIL_ADDRESS, or the sandbox default."""
+    if settings is not None and "address" not in settings.model_fields_set:
+        return "the sandbox default: GMAIL_ADDRESS is not set"
+    return "GMAIL_ADDRESS"
+
+
+async def _maildir_checks(backend: MaildirBackend, settings: GmailSettings | None) -> list[Check]:
     fix = "make it a writable folder or set GMAIL_MAILDIR (or configure the Gmail API with `gmail-mcp auth`)"
     folder = folder_check("Gmail backend", backend.root, fix)
     folder = folder.model_copy(update={"detail": f"Maildir {folder.detail}"})
@@ -46,7 +53,7 @@ async def _maildir_checks(backend: MaildirBackend) -> list[Check]:
         folder,
         skipped("Gmail token", "not used: Maildir backend"),
         skipped("Gmail scopes", "not used: Maildir backend"),
-        passed("Gmail mailbox", f"{await backend.address()} (GMAIL_ADDRESS)"),
+        passed("Gmail mailbox", f"{await backend.address()} ({_address_source(settings)})"),
     ]
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from orchestrator.config import AgentConfig, Secrets, check_env_file, load_config
 from orchestrator.doctor import add_doctor_parser, run_doctor
 from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
+from orchestrator.init_command import add_init_parser, run_init
 from orchestrator.mcp_config import add_mcp_config_parser, run_mcp_config
 from orchestrator.reports import message_json, outcome_cells, table
 from orchestrator.serve import add_serve_parser, run_serve
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
 
 READABLE = (CoreConfigError, LedgerError, ServerUnavailableError, ToolCallError)
 """Errors whose message tells the user what to fix (a tool server's refusal at the first poll included): one line."""
-COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor", "mcp-config")
+COMMANDS = ("run", "once", "chat", "serve", "stats", "doctor", "mcp-config", "init")
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 
 def add_commands(add_parser: AddParser) -> None:
-    """Add `run`, `once`, `chat`, `stats`, `doctor` and `serve` (with the common flags, also accepted after the
-    command) with `add_parser`, the sub-command factory of the main parser."""
+    """Add `run`, `once`, `chat`, `stats`, `doctor`, `serve` and `mcp-config` (with the common flags, also accepted
+    after the command), and `init`, with `add_parser`, the sub-command factory of the main parser."""
     common = argparse.ArgumentParser(add_help=False)
     add_common_flags(common, suppress=True)
     run = add_parser("run", parents=[common], help="watch the inbox and write reply drafts until stopped")
@@ -57,6 +58,7 @@ def add_commands(add_parser: AddParser) -> None:
     add_doctor_parser(add_parser, common)
     add_serve_parser(add_parser, common)
     add_mcp_config_parser(add_parser, common)
+    add_init_parser(add_parser)
     chat.add_argument("message", nargs="?", help="the customer's message; without it, read one per line until EOF")
     chat.add_argument(
         "--email", help="the customer's verified address; without it order tools disclose nothing", default=None
@@ -89,6 +91,8 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO 
     try:
         if args.command == "mcp-config":
             return run_mcp_config(args, out, err)
+        if args.command == "init":
+            return run_init(args, sys.stdin, out)
         check_env_file()
         secrets = Secrets()
         config = _config(args, secrets)

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,9 @@ from orchestrator.models import CATEGORIES, LANGUAGES
 from support_core.addresses import AddressError, normalise_address
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
+SANDBOX_MAILBOX = "support@aurora-activewear.example"
+"""The sandbox mailbox's address (the demo's Maildir, the Gmail emulator): the one mailbox the demo shop's identity
+may answer from. Under the reserved .example domain, it can be no real mailbox."""
 FORWARDED_PREFIXES = ("SHOPIFY_", "GMAIL_")
 FORWARDED_NAMES = ("GOOGLE_TOKEN_JSON", "PATH", "HOME", "LANG", "LC_ALL", "TZ")
 """Environment passed to the stdio tool servers (the SDK's stdio client forwards almost nothing by itself)."""
@@ -193,9 +197,11 @@ class AgentConfig(Section):
         return value
 
     def for_mailbox(self, mailbox: MailboxConfig) -> AgentConfig:
-        """This configuration with the mailbox's own shop and tone fields in place of the top-level ones."""
+        """This configuration with the mailbox's own shop and tone fields in place of the top-level ones (as in a
+        file, a mailbox's own `signature` comes without the top-level per-language `signatures`)."""
         shop = Shop.model_validate(self.shop.model_dump() | mailbox.shop)
-        tone = Tone.model_validate(self.tone.model_dump() | mailbox.tone)
+        own_signatures: dict[str, Any] = {"signatures": {}} if "signature" in mailbox.tone else {}
+        tone = Tone.model_validate(self.tone.model_dump() | own_signatures | mailbox.tone)
         return self.model_copy(update={"shop": shop, "tone": tone, "mailboxes": ()})
 
     @field_validator("categories")
@@ -278,10 +284,26 @@ def check_env_file(path: Path = Path(".env")) -> None:
 
 
 def load_config(path: Path | None = None) -> AgentConfig:
-    """The TOML file at `path` (or the bundled defaults), validated; `ConfigError` says what is wrong."""
+    """The TOML file at `path` merged over the bundled defaults (`merge_settings`), or the defaults alone,
+    validated; `ConfigError` says in one line what is wrong, naming the file and the setting."""
     source = path or DEFAULT_CONFIG
+    data = read_toml(DEFAULT_CONFIG)
+    if path is not None:
+        data = merge_settings(data, read_toml(path))
     try:
-        data: dict[str, Any] = tomllib.loads(source.read_text(encoding="utf-8"))
+        config = AgentConfig.model_validate(data)
+        for mailbox in config.mailboxes:
+            config.for_mailbox(mailbox)  # each mailbox's shop and tone must be valid too
+        return config
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def read_toml(source: Path) -> dict[str, Any]:
+    """The TOML file at `source` as a dict; `ConfigError` when it is missing, unreadable or not TOML."""
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"The configuration file {source} does not exist.") from None
     except IsADirectoryError:
@@ -291,14 +313,59 @@ def load_config(path: Path | None = None) -> AgentConfig:
         raise ConfigError(f"The configuration file {source} cannot be read ({why}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from None
-    try:
-        config = AgentConfig.model_validate(data)
-        for mailbox in config.mailboxes:
-            config.for_mailbox(mailbox)  # each mailbox's shop and tone must be valid too
-        return config
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        raise ConfigError(f"{source}: {problems}") from None
+
+
+def merge_settings(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` (a user's file) over `defaults`: tables merged key by key, recursively; arrays and other values
+    replaced; `[[mailboxes]]` only from `given`. The defaults' per-language signatures are the demo shop's: a file
+    that sets `tone.signature` or `tone.signatures` gets only its own."""
+    merged = _merged({k: v for k, v in defaults.items() if k != "mailboxes"}, given)
+    tone, merged_tone = given.get("tone"), merged.get("tone")
+    if isinstance(tone, dict) and isinstance(merged_tone, dict) and {"signature", "signatures"} & tone.keys():
+        merged_tone["signatures"] = tone.get("signatures", {})
+    return merged
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in over.items():
+        old = result.get(key)
+        result[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return result
+
+
+def settings_given(path: Path | None) -> frozenset[str]:
+    """The settings the file at `path` sets, as dotted paths (`shop.name`, `categories.PaymentBilling.escalate`);
+    arrays count as one setting. None: no file, every setting is a default."""
+    if path is None:
+        return frozenset()
+
+    def leaves(table: dict[str, Any], prefix: str) -> list[str]:
+        found: list[str] = []
+        for key, value in table.items():
+            found += leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else [prefix + key]
+        return found
+
+    return frozenset(leaves(read_toml(path), ""))
+
+
+def demo_traits(config: AgentConfig) -> tuple[str, ...]:
+    """The settings of `config` that still describe the demo shop of the bundled defaults (its name, a domain of
+    its, a signature naming it), as dotted paths; empty when the shop is the merchant's own."""
+    name, domains = demo_shop()
+    traits = ["shop.name"] if config.shop.name.strip().casefold() == name.casefold() else []
+    traits += ["shop.domains"] if domains & {domain.lower() for domain in config.shop.domains} else []
+    traits += ["tone.signature"] if name.casefold() in config.tone.signature.casefold() else []
+    signatures = config.tone.signatures.values()
+    traits += ["tone.signatures"] if any(name.casefold() in text.casefold() for text in signatures) else []
+    return tuple(traits)
+
+
+@cache
+def demo_shop() -> tuple[str, frozenset[str]]:
+    """The bundled defaults' shop name and domains: the demo shop, served by the sandbox store and mailbox."""
+    shop = read_toml(DEFAULT_CONFIG)["shop"]
+    return str(shop["name"]), frozenset(str(domain).lower() for domain in shop["domains"])
 
 
 def server_environment() -> dict[str, str]:

@@ -34,9 +34,10 @@ from support_core.diagnosis import (
     render,
     skipped,
 )
+from support_core.mail import MailboxInfo
 
 if TYPE_CHECKING:
-    from orchestrator.config import AgentConfig, Secrets
+    from orchestrator.config import AgentConfig, MailboxConfig, Secrets
     from orchestrator.servers import ServerSpec
     from orchestrator.stats_command import AddParser
 
@@ -51,32 +52,46 @@ START_FIXES = {
     "shopify": "correct the SHOPIFY_* setting it names (environment or .env)",
     "gmail": "correct the GMAIL_* setting it names (environment or .env), or run `gmail-mcp auth` for a token",
 }
+SHOP_SETTINGS = ("shop.name", "shop.domains", "shop.timezone", "tone.persona_name", "tone.signature")
+"""The settings that make the shop the merchant's own; doctor names those still left to the defaults."""
 
 
 # --- the whole diagnosis -------------------------------------------------------------------------------------------
 
 
 async def diagnose(
-    *, secrets: Secrets, config: AgentConfig | Exception, call_timeout: float = DEFAULT_TIMEOUT
+    *,
+    secrets: Secrets,
+    config: AgentConfig | Exception,
+    call_timeout: float = DEFAULT_TIMEOUT,
+    config_path: Path | None = None,
 ) -> list[Check]:
-    """Run every check. A config that failed to load is passed as the exception and reported as a failed line.
+    """Run every check. A config that failed to load is passed as the exception and reported as a failed line;
+    `config_path` is the file it came from (default SUPPORT_AGENT_CONFIG; None: the bundled defaults alone).
     The tool servers asked are the daemon's own: each `[[mailboxes]]` entry's (`runner.mailbox_specs`), or the
     one mailbox the environment describes; with several mailboxes each line names its mailbox."""
     from orchestrator.runner import mailbox_specs, mailboxes, server_specs
 
+    config_path = config_path or secrets.config
     if isinstance(config, Exception):
-        named: list[tuple[str, tuple[ServerSpec, ...]]] = [("", server_specs(secrets))]
+        named: list[tuple[str, MailboxConfig | None, tuple[ServerSpec, ...]]] = [("", None, server_specs(secrets))]
     else:
         configured = mailboxes(secrets, config)
         several = len(configured) > 1
-        named = [(f"[{mb.name}] " if several else "", mailbox_specs(mb)) for mb in configured]
-    checks = [_config_check(config)]
+        named = [(f"[{mb.name}] " if several else "", mb, mailbox_specs(mb)) for mb in configured]
+    checks = [_config_check(config, config_path)]
     answers: dict[tuple[str, str], list[Check]] = {}
     async with anyio.create_task_group() as tg:  # every server starts side by side
-        for prefix, specs in named:
+        for prefix, _, specs in named:
             for spec in specs:
                 tg.start_soon(_collect, answers, prefix, spec, call_timeout)
-    for prefix, specs in named:
+    for prefix, mailbox, _ in named:
+        if mailbox is not None and not isinstance(config, Exception):
+            said = answers.get((prefix, "shopify"), []) + answers.get((prefix, "gmail"), [])
+            own = config.for_mailbox(mailbox) if config.mailboxes else config
+            check = settings_check(own, config_path, mailbox, said)
+            checks.append(check.model_copy(update={"name": prefix + check.name}))
+    for prefix, _, specs in named:
         for spec in specs:
             checks += [c.model_copy(update={"name": prefix + c.name}) for c in answers[prefix, spec.name]]
     checks += await _llm_checks(secrets, config, call_timeout)
@@ -110,10 +125,64 @@ async def ledger_check(location: str, call_timeout: float) -> Check:
 # --- configuration ------------------------------------------------------------------------------------------------
 
 
-def _config_check(config: AgentConfig | Exception) -> Check:
+def _config_check(config: AgentConfig | Exception, path: Path | None) -> Check:
     if isinstance(config, Exception):
         return failed("Config file", str(config), "correct the TOML file named above (or unset SUPPORT_AGENT_CONFIG)")
-    return passed("Config file", f"valid (shop {config.shop.name!r}, engine.mode = {config.engine.mode})")
+    source = f"{path} over the defaults" if path else "none given (SUPPORT_AGENT_CONFIG, --config), the defaults"
+    return passed("Config file", f"{source}, valid (shop {config.shop.name!r}, engine.mode = {config.engine.mode})")
+
+
+def settings_check(
+    config: AgentConfig,
+    path: Path | None,
+    mailbox: MailboxConfig,
+    said: list[Check],
+) -> Check:
+    """Which of the shop's settings (`SHOP_SETTINGS`) still come from the defaults, and what a real shop still
+    lacks: its own identity, GMAIL_ADDRESS for a Maildir, SHOPIFY_STORE; the last two as the tool servers `said`
+    in their own diagnosis (no call of their own). A warning, as the sandbox needs none of them; a failure when a
+    real mailbox (any but the sandbox's) would be answered as the demo shop, which the daemon refuses to do."""
+    from orchestrator.config import SANDBOX_MAILBOX, demo_shop, demo_traits, settings_given
+
+    given = settings_given(path) | {f"shop.{key}" for key in mailbox.shop} | {f"tone.{key}" for key in mailbox.tone}
+    defaults = [key for key in SHOP_SETTINGS if key not in given]
+    traits = demo_traits(config)
+    missing = [f"your shop's identity ({', '.join(traits)} are {demo_shop()[0]}'s)"] if traits else []
+    variables = []
+    info = _mailbox_seen(said)
+    if info is not None and info.backend == "maildir" and info.address == SANDBOX_MAILBOX:
+        missing.append(f"GMAIL_ADDRESS (the Maildir is {SANDBOX_MAILBOX}, the default)")
+        variables.append("GMAIL_ADDRESS")
+    if any(check.name == "Shopify mode" and check.detail.startswith("sandbox") for check in said):
+        missing.append("SHOPIFY_STORE (the sandbox store answers)")
+        variables.append("SHOPIFY_STORE and its token")
+    addresses = {mailbox.address, info.address if info else None} - {None}
+    real = sorted(str(address) for address in addresses if address != SANDBOX_MAILBOX)
+    if not defaults and not missing:
+        return passed("Settings", f"the shop's own: {config.shop.name}, {', '.join(sorted(map(str, addresses)))}")
+    seen = [f"defaults: {', '.join(defaults)} ({f'not in {path}' if path else 'no config file'})"] if defaults else []
+    seen += [f"missing for a real shop: {'; '.join(missing)}"] if missing else []
+    if traits and real:
+        fix = (
+            f"the daemon refuses to answer {real[0]} as the demo shop: run `support-agent init` and point "
+            "SUPPORT_AGENT_CONFIG (or --config) at the file it writes"
+        )
+        return failed("Settings", "; ".join(seen), fix)
+    steps = ["run `support-agent init` and use the file it writes"] if traits or defaults else []
+    steps += [f"set {' and '.join(variables)}"] if variables else []
+    return failed(
+        "Settings", "; ".join(seen), f"fine for the sandbox; for your shop {', then '.join(steps)}", warning=True
+    )
+
+
+def _mailbox_seen(said: list[Check]) -> MailboxInfo | None:
+    """The mailbox the Gmail server's diagnosis names (its "Gmail mailbox" line starts with the address), or None."""
+    backend = next((check for check in said if check.name == "Gmail backend"), None)
+    named = next((check for check in said if check.name == "Gmail mailbox" and check.ok and check.detail), None)
+    if backend is None or named is None:
+        return None
+    kind = "maildir" if backend.detail.startswith("Maildir") else "gmail"
+    return MailboxInfo(address=named.detail.split(" ", 1)[0], backend=kind)
 
 
 # --- the tool servers ---------------------------------------------------------------------------------------------
@@ -289,6 +358,7 @@ def add_doctor_parser(add_parser: AddParser, common_parent: argparse.ArgumentPar
 async def run_doctor(args: argparse.Namespace, secrets: Secrets, config: AgentConfig, out: TextIO) -> int:
     """Run every check and print the report; 0 when nothing failed (warnings aside), else 1."""
     call_timeout = float(getattr(args, "timeout", None) or DEFAULT_TIMEOUT)
-    checks = await diagnose(secrets=secrets, config=config, call_timeout=call_timeout)
+    path = getattr(args, "config", None) or secrets.config
+    checks = await diagnose(secrets=secrets, config=config, call_timeout=call_timeout, config_path=path)
     out.write(render(checks))
     return 1 if problems(checks) else 0

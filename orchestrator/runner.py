@@ -15,7 +15,16 @@ import anyio.to_thread
 from pydantic import ValidationError
 
 from orchestrator import language
-from orchestrator.config import AgentConfig, MailboxConfig, Secrets, ServerConfig, server_environment
+from orchestrator.config import (
+    SANDBOX_MAILBOX,
+    AgentConfig,
+    MailboxConfig,
+    Secrets,
+    ServerConfig,
+    demo_shop,
+    demo_traits,
+    server_environment,
+)
 from orchestrator.daemon import DEFAULT_MAILBOX, Daemon, Hooks, worker_name
 from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
 from orchestrator.ledger import Ledger
@@ -54,6 +63,25 @@ async def ask_mailbox_address(servers: ToolServers) -> str:
         raise ConfigError(
             f"The Gmail server reported no usable mailbox address ({info.get('address')!r}): set SUPPORT_AGENT_MAILBOX."
         ) from None
+
+
+async def refuse_demo_identity(config: AgentConfig, address: str, servers: ToolServers) -> None:
+    """`ConfigError` when `config` still describes the demo shop (`demo_traits`) but the mailbox is a real one: any
+    but the sandbox's, as configured and as its Gmail server reports it (the Gmail API reports the account's own
+    address, which is never the sandbox's). An address under the reserved `.invalid` domain reads no mail (`serve`
+    without the worker) and is let through."""
+    traits = demo_traits(config)
+    if not traits or address.rpartition("@")[2].rsplit(".", 1)[-1] == "invalid":
+        return
+    if address == SANDBOX_MAILBOX:  # as configured; the server may know better (a real account behind it)
+        with contextlib.suppress(ToolCallError, ServerUnavailableError, ValidationError, AddressError):
+            info = MailboxInfo.model_validate(await servers.gmail.call("mailbox_info", {}))
+            address = normalise_address(info.address)
+    if address != SANDBOX_MAILBOX:
+        raise ConfigError(
+            f"the configuration still describes the demo shop ({demo_shop()[0]}: {', '.join(traits)}) but the "
+            f"mailbox {address} is a real one: run `support-agent init` (or give --config) first."
+        )
 
 
 def server_specs(secrets: Secrets) -> tuple[ServerSpec, ServerSpec]:
@@ -127,7 +155,8 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """The ledger and, per mailbox, both tool servers and a `Daemon`; all closed on exit. A mailbox without an
     address (`address`, SUPPORT_AGENT_MAILBOX or `own_address`) asks its Gmail server. With several mailboxes, one
-    whose servers cannot start is left out (logged, in `unavailable`); when none starts, the first error is raised."""
+    whose servers cannot start, or that would answer a real mailbox as the demo shop (`refuse_demo_identity`), is left
+    out (logged, in `unavailable`); when none starts, the first error is raised."""
     worker = worker or worker_name()
     llm = build_llm(secrets, config)
     wanted = mailboxes(secrets, config)
@@ -140,9 +169,11 @@ async def open_runtime(
         runtime = Runtime(ledger=ledger, llm=llm, daemons=[])
         errors: list[Exception] = []
         for mailbox in wanted:
+            mailbox_config = config.for_mailbox(mailbox) if config.mailboxes else config
             try:
                 servers = await stack.enter_async_context(ToolServers(*mailbox_specs(mailbox)))
                 address = mailbox.address or own_address or await ask_mailbox_address(servers)
+                await refuse_demo_identity(mailbox_config, address, servers)
             except (ServerUnavailableError, ConfigError) as exc:
                 if len(wanted) == 1:
                     raise
@@ -150,7 +181,6 @@ async def open_runtime(
                 runtime.unavailable[mailbox.name] = str(exc)
                 errors.append(exc)
                 continue
-            mailbox_config = config.for_mailbox(mailbox) if config.mailboxes else config
             pipeline = Pipeline(servers, ledger, mailbox_config, own_address=address, worker=worker, llm=llm)
             runtime.daemons.append(
                 Daemon(

@@ -17,12 +17,13 @@ import pytest
 
 from orchestrator.config import DEFAULT_CONFIG, AgentConfig, Engine, Secrets, load_config
 from orchestrator.doctor import add_doctor_parser, diagnose, ledger_check, run_doctor
-from shopify_mcp.emulator import ShopifyEmulator, load_sandbox_store
+from shopify_mcp.emulator import load_sandbox_store
 from support_core.diagnosis import MARKS, Check, problems, render
 from support_testing.gmail_emulator import GMAIL_MODIFY_SCOPE, GmailEmulator
 from support_testing.gmail_emulator import serve_emulator as serve_gmail
 from support_testing.openai_emulator import EMULATOR_API_KEY, OpenAIEmulator
 from support_testing.openai_emulator import serve_emulator as serve_openai
+from support_testing.shopify_emulator import ShopifyEmulator
 from support_testing.shopify_emulator import serve_emulator as serve_shopify
 from tests.processes import http_server
 
@@ -33,6 +34,16 @@ REFRESH_TOKEN = "1//doctor-refresh-token"
 CLIENT_SECRET = "doctor-secret"
 TIMEOUT = 5.0
 SKIPPED = MARKS[None]
+OWN_SHOP = """
+[shop]
+name = "Borealis Outdoor"
+domains = ["borealis-outdoor.example"]
+timezone = "Europe/Oslo"
+
+[tone]
+persona_name = "Bruno"
+signature = "Bruno\\nBorealis Outdoor"
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +71,7 @@ class Setup:
     openai: OpenAIEmulator
     openai_url: str
     config: AgentConfig = field(default_factory=load_config)
+    config_path: Path | None = None
 
     def token_info(self) -> dict[str, Any]:
         return {
@@ -92,12 +104,19 @@ class Setup:
             "OPENAI_API_KEY": EMULATOR_API_KEY,
             "OPENAI_BASE_URL": self.openai_url,
             "ledger": self.tmp / "state" / "ledger.sqlite3",
+            "config": self.config_path,
             **changes,
         }
         return Secrets(_env_file=None, **values)
 
     async def diagnose(self, *, secrets: Secrets | None = None, config: AgentConfig | None = None) -> list[Check]:
         return await diagnose(secrets=secrets or self.secrets(), config=config or self.config, call_timeout=TIMEOUT)
+
+    def own_shop(self) -> None:
+        """The configuration file of a shop of its own (as `support-agent init` writes one): nothing of the demo."""
+        self.config_path = self.tmp / "shop.toml"
+        self.config_path.write_text(OWN_SHOP, encoding="utf-8")
+        self.config = load_config(self.config_path)
 
 
 @asynccontextmanager
@@ -108,6 +127,7 @@ async def emulators(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     async with serve_shopify(shopify) as shopify_url, serve_gmail(gmail) as gmail_url, serve_openai(openai) as oa_url:
         setup = Setup(tmp, monkeypatch, shopify, shopify_url, gmail, gmail_url, openai, oa_url)
         setup.environment()
+        setup.own_shop()
         yield setup
 
 
@@ -139,6 +159,7 @@ async def test_a_healthy_setup_passes_every_check(setup: Setup) -> None:
     report = render(checks)
     assert [check.name for check in checks] == [
         "Config file",
+        "Settings",
         "Shopify server",
         "Shopify mode",
         "Shopify token",
@@ -157,6 +178,8 @@ async def test_a_healthy_setup_passes_every_check(setup: Setup) -> None:
     ]
     assert all(check.ok for check in checks), report
     assert "started over stdio (python -m shopify_mcp)" in line(checks, "Shopify server")
+    assert "shop.toml over the defaults" in line(checks, "Config file")
+    assert "the shop's own: Borealis Outdoor" in line(checks, "Settings")
     assert setup.gmail.address in line(checks, "Gmail mailbox")
     assert "2026-07 supported" in line(checks, "Shopify API version")
     assert "gpt-5-mini available" in line(checks, "LLM models")
@@ -177,7 +200,7 @@ async def test_run_doctor_reads_the_environment_and_exits_0(setup: Setup) -> Non
     out = io.StringIO()
     code = await run_doctor(args, setup.secrets(), setup.config, out)
     assert code == 0, out.getvalue()
-    assert len(out.getvalue().splitlines()) == 17
+    assert len(out.getvalue().splitlines()) == 18
     assert "✗" not in out.getvalue()
 
 
@@ -337,7 +360,13 @@ async def test_sandbox_maildir_and_offline_engine_are_fine(tmp_path: Path) -> No
     )
     warning = line(checks, "Gmail authserv-ids")
     assert warning.startswith("!") and "GMAIL_AUTHSERV_IDS" in warning
-    assert render(checks).splitlines()[-1].startswith("all good, 1 warning to read")
+    settings = line(checks, "Settings")
+    assert settings.startswith("!") and "defaults: shop.name, shop.domains, shop.timezone" in settings
+    assert "(no config file)" in settings and "are Aurora Activewear's" in settings
+    assert "GMAIL_ADDRESS (the Maildir is support@aurora-activewear.example" in settings
+    assert "SHOPIFY_STORE (the sandbox store answers)" in settings and "support-agent init" in settings
+    assert "none given" in line(checks, "Config file")
+    assert render(checks).splitlines()[-1].startswith("all good, 2 warnings to read")
 
 
 async def test_every_configured_mailbox_has_its_servers_checked_and_named(tmp_path: Path) -> None:

@@ -102,3 +102,13 @@ def test_without_mailboxes_the_environment_describes_one_named_default() -> None
         "http://127.0.0.1:9/mcp",
         None,
     )
+
+
+def test_a_mailbox_with_its_own_signature_gets_none_of_the_top_level_ones_per_language(tmp_path: Path) -> None:
+    extra = '[[mailboxes]]\nname = "mine"\ntone = { signature = "Ana\\nMy Shop" }\n'
+    extra += '[[mailboxes]]\nname = "theirs"\ntone = { signature = "Bo", signatures = { de = "Bo\\nKundendienst" } }\n'
+    config = load_config(config_file(tmp_path, extra))
+    mine, theirs = (config.for_mailbox(mailbox).tone for mailbox in config.mailboxes)
+    assert "Aurora" in config.tone.signature_for("es"), "the check below would prove nothing"
+    assert (mine.signatures, mine.signature_for("es")) == ({}, "Ana\nMy Shop")
+    assert (theirs.signature_for("de"), theirs.signature_for("es")) == ("Bo\nKundendienst", "Bo")

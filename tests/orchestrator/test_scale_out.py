@@ -256,10 +256,18 @@ async def test_two_once_commands_on_one_postgres_ledger_draft_each_message_exact
 @pytest.mark.anyio
 async def test_a_mailbox_whose_poll_fails_leaves_the_others_working(tmp_path: Path) -> None:
     aurora, borealis = tmp_path / "aurora", tmp_path / "borealis"
-    boxes = (mailbox("aurora", aurora, MAILBOX, None), mailbox("borealis", borealis, f"support@{OTHER_DOMAIN}", None))
+    own = {
+        "shop": {"name": OTHER_SHOP, "domains": [OTHER_DOMAIN]},
+        "tone": {"persona_name": OTHER_PERSONA, "signature": f"{OTHER_PERSONA}\n{OTHER_SHOP}", "signatures": {}},
+    }  # its own identity: a real address with the demo shop's would be refused before its first poll
+    boxes = (
+        mailbox("aurora", aurora, MAILBOX, None),
+        mailbox("borealis", borealis, f"support@{OTHER_DOMAIN}", None, **own),
+    )
     config: AgentConfig = load_config().model_copy(update={"mailboxes": boxes})
     secrets = Secrets(_env_file=None, ledger=tmp_path / "ledger.sqlite3")
     async with open_runtime(secrets, config) as runtime:
+        assert [daemon.mailbox for daemon in runtime.daemons] == ["aurora", "borealis"], "both start; one poll fails"
         (borealis / "maildir").rename(borealis / "moved")  # its server is up, but its mailbox is gone
         (borealis / "maildir").write_text("not a Maildir\n")
         await drain(runtime, grace_period=30, stop=anyio.Event())
