@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench eval clean
+.PHONY: demo test lint typecheck pytest dist-check bench eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make PYTHON=python3.11 ...")'
@@ -39,6 +39,10 @@ typecheck: $(DEV_STAMP)
 
 pytest: $(DEV_STAMP)
 	$(BIN)/pytest
+
+# The sdist and wheel built, installed with pip, pipx and uv tool into fresh environments, every command run.
+dist-check: $(DEV_STAMP)
+	$(BIN)/pytest -m distribution tests/test_distribution.py
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

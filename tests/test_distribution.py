@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.distribution]
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = {"support_core", "shopify_mcp", "gmail_mcp", "orchestrator"}
 COMMANDS = ("support-agent", "shopify-mcp", "gmail-mcp")
