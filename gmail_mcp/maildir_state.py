@@ -63,37 +63,52 @@ class MaildirState:
             raise
 
     def _prepare(self) -> None:
+        """Open the file, switch it to WAL and create or check the schema; all of it is tried again (tenacity, until
+        `busy_timeout`) when SQLite answers "locked" or "busy" at once, which it does without waiting while another
+        process creates the file, recovers its WAL or checkpoints and removes it as its last connection closes."""
         with self._errors():
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
-            self._conn = conn
+            retrying = Retrying(
+                retry=retry_if_exception(_locked),
+                stop=stop_after_delay(self.busy_timeout),
+                wait=wait_exponential(multiplier=0.02, max=0.5),
+                before_sleep=lambda _state: self.close(),
+                reraise=True,
+            )
+            retrying(self._open_and_check)
+
+    def _open_and_check(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        self._conn = conn
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(f"database is locked (journal mode {mode}, not wal)")
-            conn.execute("PRAGMA synchronous=FULL")
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall() if row[0] != "ok"]
-            if problems:
-                raise sqlite3.DatabaseError("; ".join(problems[:3]))
-            with self.write() as tx:
-                version = tx.execute("PRAGMA user_version").fetchone()[0]
-                if version > _SCHEMA_VERSION:
-                    raise MailboxUnavailableError(
-                        f"The mailbox state file {self.path} was written by a newer support-agent (schema {version}):"
-                        " upgrade this one"
-                    )
-                if version == 0:
-                    for statement in _SCHEMA:
-                        tx.execute(statement)
-                    base = time.time_ns() // 1000
-                    tx.executemany(
-                        "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                        [("base", str(base)), ("last_seq", str(base)), ("created_at", _now())],
-                    )
-                    tx.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-                tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                meta = dict(tx.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-                if not tables >= _TABLES or not {"base", "last_seq"} <= meta.keys():
-                    raise sqlite3.DatabaseError("tables or journal bounds are missing")
-                int(meta["base"]), int(meta["last_seq"])
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"database is locked (journal mode {mode}, not wal)")
+        conn.execute("PRAGMA synchronous=FULL")
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall() if row[0] != "ok"]
+        if problems:
+            raise sqlite3.DatabaseError("; ".join(problems[:3]))
+        with self.write() as tx:
+            version = tx.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise MailboxUnavailableError(
+                    f"The mailbox state file {self.path} was written by a newer support-agent (schema {version}):"
+                    " upgrade this one"
+                )
+            if version == 0:
+                for statement in _SCHEMA:
+                    tx.execute(statement)
+                base = time.time_ns() // 1000
+                tx.executemany(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    [("base", str(base)), ("last_seq", str(base)), ("created_at", _now())],
+                )
+                tx.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            meta = dict(tx.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+            if not tables >= _TABLES or not {"base", "last_seq"} <= meta.keys():
+                raise sqlite3.DatabaseError("tables or journal bounds are missing")
+            int(meta["base"]), int(meta["last_seq"])
 
     def _refuse_links(self) -> None:
         """Refuse a state folder or file that is a link or special file (checked before SQLite opens it)."""

@@ -347,7 +347,7 @@ async def test_two_once_runs_started_together_share_the_mailbox_without_duplicat
 
     summaries = {}
     for name, run in runs.items():
-        assert run.returncode == 0, (name, run.stderr[-3000:])
+        assert run.returncode == 0, (name, run.stderr[-8000:])  # the whole traceback and the server's line
         summaries[name] = run.summary()
         assert summaries[name]["failures"] == 0, (name, summaries[name], run.stderr[-3000:])
         assert not run.leftovers, run.leftovers
