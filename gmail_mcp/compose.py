@@ -12,10 +12,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 import nh3
-from email_validator import EmailNotValidError, validate_email
 
 from gmail_mcp.errors import InvalidInputError
-from support_core.addresses import same_address
+from support_core.addresses import AddressError, ascii_domain, same_address
 from support_core.mail import Address, Headers
 
 NOTE_HEADER = "X-Support-Agent-Note"
@@ -132,21 +131,15 @@ def compose_reply(
 
 
 def _ascii_address(address: str) -> str:
-    """`address` with its IDN domain in ASCII, by email-validator's IDNA 2008 (the library behind support_core's
-    normal form), checked to be the same address: Python's own `idna` codec is IDNA 2003, which maps `ß` to `ss`
+    """`address` with its IDN domain in ASCII, by IDNA 2008 (support_core.addresses.ascii_domain, the same reading
+    as the normal form), checked to be the same address: Python's own `idna` codec is IDNA 2003, which maps `ß` to `ss`
     (`straße.example` would become `strasse.example`, a different domain and perhaps a different owner)."""
     local = address.rpartition("@")[0]
     try:
-        checked = validate_email(
-            address,
-            check_deliverability=False,
-            allow_smtputf8=True,
-            allow_quoted_local=True,
-            globally_deliverable=False,
-        )
-    except EmailNotValidError as exc:
+        domain = ascii_domain(address)
+    except AddressError as exc:
         raise InvalidInputError(f"The recipient's address cannot be written in ASCII: {exc}") from None
-    written = f"{local}@{checked.ascii_domain}"
+    written = f"{local}@{domain}"
     if not same_address(written, address):
         raise InvalidInputError("The recipient's domain has no ASCII form that names the same domain.")
     return written

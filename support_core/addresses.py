@@ -26,12 +26,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 __all__ = [
     "AddressError",
     "Mailbox",
     "ParsedMailboxes",
+    "ascii_domain",
     "normalise_address",
     "parse_mailboxes",
     "same_address",
@@ -82,8 +83,18 @@ def normalise_address(value: str) -> str:
         raise AddressError("the address uses characters that imitate ASCII letters (confusable)")
     if _ENCODED_WORD.search(text):
         raise AddressError("the address contains an RFC 2047 encoded word")
+    checked = _validated(text)
+    normal = f"{_ascii_lower(checked.local_part)}@{checked.domain.lower()}"
+    if len(normal.encode("utf-8")) > MAX_ADDRESS * 2:
+        raise AddressError("the email address is too long")
+    return normal
+
+
+def _validated(text: str) -> ValidatedEmail:
+    """email-validator's reading of one address, with the project's options (no DNS, SMTPUTF8 and quoted local
+    parts allowed, no domain literals); `AddressError` when it is not one."""
     try:
-        checked = validate_email(
+        return validate_email(
             text,
             check_deliverability=False,
             allow_smtputf8=True,
@@ -93,10 +104,12 @@ def normalise_address(value: str) -> str:
         )
     except EmailNotValidError as exc:
         raise AddressError(f"{text[:80]!r} is not a valid email address: {exc}") from None
-    normal = f"{_ascii_lower(checked.local_part)}@{checked.domain.lower()}"
-    if len(normal.encode("utf-8")) > MAX_ADDRESS * 2:
-        raise AddressError("the email address is too long")
-    return normal
+
+
+def ascii_domain(address: str) -> str:
+    """The address's domain in ASCII by IDNA 2008 (`straße.example` -> `xn--strae-oqa.example`; Python's own `idna`
+    codec is IDNA 2003, which would give `strasse.example`, another domain); `AddressError` if it has none."""
+    return str(_validated(address.strip()).ascii_domain)
 
 
 def same_address(a: str | None, b: str | None) -> bool:
