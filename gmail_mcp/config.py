@@ -35,8 +35,9 @@ class GmailSettings(BaseSettings):
         populate_by_name=True,
     )
 
-    backend: Literal["auto", "gmail", "maildir"] = "auto"
-    """auto: Gmail when a token is configured (GOOGLE_TOKEN_JSON or an existing token file), else Maildir."""
+    backend: Literal["auto", "gmail", "maildir", "imap"] = "auto"
+    """auto: Gmail when a token is configured (GOOGLE_TOKEN_JSON or an existing token file), else Maildir; imap:
+    any IMAP mailbox (the GMAIL_IMAP_* settings)."""
 
     # --- Gmail API -----------------------------------------------------------------------------------
     token_json: SecretStr | None = Field(
@@ -55,6 +56,23 @@ class GmailSettings(BaseSettings):
     maildir: Path = Field(default_factory=lambda: data_dir() / "maildir")
     address: str = "support@aurora-activewear.example"
     """The mailbox owner's address for the Maildir backend (Gmail reports its own)."""
+
+    # --- IMAP (GMAIL_BACKEND=imap) ----------------------------------------------------------------------
+    imap_host: str | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    """Default 993 with implicit TLS, 143 with STARTTLS or plain."""
+    imap_tls: Literal["implicit", "starttls", "none"] = "implicit"
+    """`none` (no encryption) is allowed only to a loopback host (a local bridge or test server)."""
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    """The password or app password; or put it in GMAIL_IMAP_PASSWORD_FILE (mode 0600)."""
+    imap_password_file: Path | None = None
+    imap_drafts_folder: str | None = None
+    """Default: the folder the server marks `\\Drafts` (SPECIAL-USE), else one named Drafts."""
+    imap_sent_folder: str | None = None
+    """Default: the folder the server marks `\\Sent`, else Sent (or Sent Items, ...)."""
+    imap_idle_wait: float = Field(default=0.0, ge=0, le=600)
+    """Seconds `list_new_messages` may wait in IMAP IDLE for new mail when there is none (0: answer at once)."""
 
     # --- Behaviour -----------------------------------------------------------------------------------
     fallback_query: str = "in:inbox newer_than:7d"
@@ -99,13 +117,55 @@ class GmailSettings(BaseSettings):
                 f"GMAIL_BACKEND=gmail needs a token: run `gmail-mcp auth` (writes {self.token_file}) or set "
                 "GOOGLE_TOKEN_JSON"
             )
+        if self.backend == "imap":
+            self._check_imap()
         chosen = "token_file" in self.model_fields_set  # set by the user: a missing file is a mistake, not Maildir
-        if chosen and self.backend != "maildir" and not self.token_json and not self.token_file.is_file():
+        if chosen and self.backend in ("auto", "gmail") and not self.token_json and not self.token_file.is_file():
             raise ValueError(
                 f"GMAIL_TOKEN_FILE names {self.token_file}, which does not exist: run `gmail-mcp auth` to write it, "
                 "correct the path, or unset GMAIL_TOKEN_FILE (or set GMAIL_BACKEND=maildir) to use the Maildir"
             )
         return self
+
+    def _check_imap(self) -> None:
+        pairs = (("GMAIL_IMAP_HOST", self.imap_host), ("GMAIL_IMAP_USER", self.imap_user))
+        missing = [name for name, value in pairs if not value]
+        if not self.imap_password and not self.imap_password_file:
+            missing.append("GMAIL_IMAP_PASSWORD (or GMAIL_IMAP_PASSWORD_FILE)")
+        if missing:
+            raise ValueError(f"GMAIL_BACKEND=imap needs {', '.join(missing)}: run `gmail-mcp auth --imap` to set them")
+        if self.imap_tls == "none" and not is_loopback(self.imap_host or ""):
+            raise ValueError(
+                f"GMAIL_IMAP_TLS=none would send the password unencrypted to {self.imap_host}: plain IMAP is allowed "
+                "only to a loopback host; use implicit (port 993) or starttls"
+            )
+
+    def imap_secret(self) -> str:
+        """The IMAP password: GMAIL_IMAP_PASSWORD, else the first line of GMAIL_IMAP_PASSWORD_FILE (mode 0600)."""
+        if self.imap_password is not None:
+            return self.imap_password.get_secret_value()
+        path = self.imap_password_file
+        if path is None:
+            raise ConfigError("GMAIL_BACKEND=imap needs GMAIL_IMAP_PASSWORD or GMAIL_IMAP_PASSWORD_FILE")
+        try:
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                raise ConfigError(
+                    f"GMAIL_IMAP_PASSWORD_FILE {path} can be read by other users (mode {mode & 0o777:o}): "
+                    f"run `chmod 600 {path}`"
+                )
+            secret = path.read_text(encoding="utf-8").splitlines()[0].strip() if path.stat().st_size else ""
+        except OSError as exc:
+            raise ConfigError(f"Cannot read GMAIL_IMAP_PASSWORD_FILE {path}: {exc.strerror or exc}") from None
+        if not secret:
+            raise ConfigError(f"GMAIL_IMAP_PASSWORD_FILE {path} is empty: put the password on its first line")
+        return secret
+
+    @property
+    def imap_port_number(self) -> int:
+        if self.imap_port is not None:
+            return self.imap_port
+        return 993 if self.imap_tls == "implicit" else 143
 
     @property
     def bearer_token_variable(self) -> str:
@@ -122,6 +182,18 @@ class GmailSettings(BaseSettings):
         if self.backend == "auto":
             return self.token_json is not None or self.token_file.is_file()
         return self.backend == "gmail"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> GmailSettings:

@@ -1,9 +1,10 @@
 """The Gmail server's `diagnose` self-check (its `mailbox_info` result is support_core.mail.MailboxInfo).
 
-`diagnose` checks the backend (a writable Maildir folder, or a Gmail token that loads, refreshes and grants
-gmail.modify), the mailbox address and the trusted Authentication-Results ids. Each network call is bounded by
-`call_timeout` seconds and made once (no retry); a forced refresh uses a copy of the credentials, so the running
-mailbox and the token file are left as they were.
+`diagnose` checks the backend (a writable Maildir folder, a Gmail token that loads, refreshes and grants
+gmail.modify, or an IMAP login with its capabilities, Drafts folder and INBOX size), the mailbox address and the
+trusted Authentication-Results ids. Each Gmail API call is bounded by `call_timeout` seconds and made once (no
+retry); a forced refresh uses a copy of the credentials, so the running mailbox and the token file are left as
+they were. The IMAP checks use the running connection and are bounded by twice `call_timeout`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ AUTHSERV_FIX = "set GMAIL_AUTHSERV_IDS to the authserv-id your mail server write
 
 async def diagnose(mailbox: Mailbox, settings: GmailSettings | None, call_timeout: float) -> Diagnosis:
     """Every check of the running mailbox; without `settings` the Gmail token cannot be re-read, only used."""
+    from gmail_mcp.imap import ImapBackend
+
     if isinstance(mailbox.backend, MaildirBackend):
         checks = await _maildir_checks(mailbox.backend, settings)
+    elif isinstance(mailbox.backend, ImapBackend):
+        from gmail_mcp.imap_setup import imap_checks
+
+        checks = await imap_checks(mailbox.backend, call_timeout)
     else:
         checks = await _gmail_checks(mailbox, settings, call_timeout)
     checks.append(_authserv_check(mailbox.trusted_authserv_ids))

@@ -169,7 +169,7 @@ def create_server(mailbox: Mailbox, *, backend_name: str, settings: GmailSetting
     @server.tool(name="mailbox_info", title="Mailbox address and backend", annotations=READ)
     async def mailbox_info() -> MailboxInfo:
         """The address of the mailbox this server reads (mail from it is our own) and its backend: 'gmail' (the
-        Gmail API) or 'maildir' (a local folder). Use it to learn whose inbox this is.
+        Gmail API), 'imap' (an IMAP mailbox) or 'maildir' (a local folder). Use it to learn whose inbox this is.
         """
         with tool_errors():
             return MailboxInfo(address=await mailbox.backend.address(), backend=backend_name)
@@ -181,8 +181,9 @@ def create_server(mailbox: Mailbox, *, backend_name: str, settings: GmailSetting
         ] = 15.0,
     ) -> Diagnosis:
         """Check the server's own configuration, one line each with what to fix: the backend (a writable Maildir
-        folder, or a Gmail token that loads and refreshes and grants gmail.modify), the mailbox address and the
-        trusted Authentication-Results ids. Changes nothing; never shows a secret. `support-agent doctor` calls it.
+        folder, a Gmail token that loads and refreshes and grants gmail.modify, or an IMAP login with its Drafts
+        folder), the mailbox address and the trusted Authentication-Results ids. Changes nothing; never shows a
+        secret. `support-agent doctor` calls it.
         """
         return await diagnose(mailbox, settings, call_timeout)
 

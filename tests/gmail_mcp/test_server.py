@@ -1,4 +1,5 @@
-"""Every Gmail tool through the in-memory MCP client, against both backends: Maildir, and Gmail via the emulator."""
+"""Every Gmail tool through the in-memory MCP client, against each backend: Maildir, Gmail via the emulator, and
+IMAP against a real Dovecot."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from gmail_mcp.gmail_api import GmailApiBackend
+from gmail_mcp.imap import ImapBackend
+from gmail_mcp.imap_connection import ImapConnection, ImapEndpoint
 from gmail_mcp.mailbox import Mailbox
 from gmail_mcp.maildir import MaildirBackend, deliver_message
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox, sandbox_files
 from gmail_mcp.server import create_server
 from support_core.retry import RetryPolicy
+from support_testing.dovecot import PASSWORD, DovecotServer
 from support_testing.gmail_emulator import EMULATOR_TOKEN, GmailEmulator, serve_emulator
 
 pytestmark = pytest.mark.anyio
@@ -37,10 +41,13 @@ class Setup:
     kind: str
     emulator: GmailEmulator | None
     root: Path | None
+    imap: tuple[DovecotServer, str] | None = None
 
     def deliver(self, raw: bytes) -> None:
         if self.emulator is not None:
             self.emulator.deliver(raw)
+        elif self.imap is not None:
+            self.imap[0].deliver(self.imap[1], raw)
         else:
             assert self.root is not None
             deliver_message(self.root, raw)
@@ -54,8 +61,21 @@ def load_emulator(emulator: GmailEmulator) -> None:
         emulator.deliver(path.read_bytes())
 
 
-@pytest.fixture(params=["maildir", "gmail"])
+@pytest.fixture(params=["maildir", "gmail", "imap"])
 async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Setup]:
+    if request.param == "imap":
+        dovecot: DovecotServer = request.getfixturevalue("dovecot")
+        user = dovecot.new_user()
+        assert dovecot.load_sandbox(user) > 15
+        endpoint = ImapEndpoint(dovecot.host, dovecot.port, user, PASSWORD, tls="none", timeout=10)
+        imap = ImapBackend(ImapConnection(endpoint, RetryPolicy(0.01, 0.05, 3)), address=OWN)
+        mailbox = Mailbox(imap, fallback_query="in:inbox", max_body_chars=100_000)
+        try:
+            async with Client(create_server(mailbox, backend_name="imap")) as client:
+                yield Setup(client, "imap", None, None, (dovecot, user))
+        finally:
+            await imap.aclose()
+        return
     if request.param == "maildir":
         root = tmp_path / "maildir"
         assert install_sandbox_mailbox(root) > 15

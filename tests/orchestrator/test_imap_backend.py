@@ -1,0 +1,313 @@
+"""The whole assistant on an IMAP mailbox served by a real Dovecot: `support-agent once` on the demo inbox (the same
+outcome as on the Maildir), a SIGKILL while drafting then a restart (one draft each), and new mail noticed in IDLE.
+
+Run as a module, this file is also the worker the crash test kills (`python -m tests.orchestrator.test_imap_backend
+worker ...`): `crash_worker` is bound to the Maildir demo folder, this one to a Dovecot account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from gmail_mcp.compose import MARKER_HEADER
+from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
+from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID
+from support_testing.dovecot import PASSWORD, DovecotServer, dovecot_binary, dovecot_server
+from tests.orchestrator.test_crash_safety import CLOCK_AHEAD, FINAL, LEASE, _group_members, ledger_entries
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[DovecotServer]:
+    """A running Dovecot on loopback; skipped, with the reason, only where Dovecot is not installed (`.ci/run`
+    installs it, so CI always runs these tests)."""
+    if dovecot_binary() is None:
+        pytest.skip("Dovecot is not installed (no `dovecot` program); `.ci/run` installs dovecot-imapd")
+    with dovecot_server() as server:
+        yield server
+
+
+def customer_mail(message_id: str) -> bytes:
+    return (
+        f"From: Oliver Bennett <oliver.bennett@example.net>\r\nTo: Aurora Activewear <{MAILBOX}>\r\n"
+        f"Subject: Where is my order #1019?\r\nDate: {format_datetime(datetime.now(UTC))}\r\n"
+        f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Hello, my order #1019 has still not arrived. Where is it?\r\n\r\nOliver\r\n"
+    ).encode()
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def base_env(folder: Path) -> dict[str, str]:
+    return {
+        "GMAIL_ADDRESS": MAILBOX,  # the demo shop's mailbox, now on an IMAP server: the demo identity applies
+        "GMAIL_AUTHSERV_IDS": SANDBOX_AUTHSERV_ID,
+        "SHOPIFY_TICKET_DB": str(folder / "tickets.sqlite3"),
+        "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
+        "HOME": str(folder),
+        "PATH": os.environ.get("PATH", ""),
+    }
+
+
+def imap_env(dovecot: DovecotServer, user: str) -> dict[str, str]:
+    return {
+        "GMAIL_BACKEND": "imap",
+        "GMAIL_IMAP_HOST": dovecot.host,
+        "GMAIL_IMAP_PORT": str(dovecot.port),
+        "GMAIL_IMAP_TLS": "none",
+        "GMAIL_IMAP_USER": user,
+        "GMAIL_IMAP_PASSWORD": PASSWORD,
+        "GMAIL_TIMEOUT": "10",
+    }
+
+
+def once(folder: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "once", "--json"],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def drafts_in(dovecot: DovecotServer, user: str) -> dict[int, tuple[tuple[bytes, ...], Any]]:
+    """UID -> (flags, parsed message) of everything in the account's Drafts folder."""
+    client = dovecot.client(user)
+    try:
+        client.select_folder("Drafts", readonly=True)
+        found = client.fetch(client.search(["ALL"]), [b"FLAGS", b"BODY.PEEK[]"])
+        return {
+            uid: (data[b"FLAGS"], message_from_bytes(data[b"BODY[]"], policy=default)) for uid, data in found.items()
+        }
+    finally:
+        client.logout()
+
+
+def inbox_ids(dovecot: DovecotServer, user: str) -> dict[str, str]:
+    """RFC Message-ID -> From address of every INBOX message."""
+    client = dovecot.client(user)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        found = client.fetch(client.search(["ALL"]), [b"BODY.PEEK[HEADER]"])
+        headers = [message_from_bytes(data[b"BODY[HEADER]"], policy=default) for data in found.values()]
+        return {str(h["Message-ID"]).strip(): str(h["Reply-To"] or h["From"]) for h in headers}
+    finally:
+        client.logout()
+
+
+# --- the done-when test: `once` on the demo inbox -----------------------------------------------------------
+
+
+def test_once_drafts_the_demo_inbox_from_dovecot_as_it_does_from_a_maildir(
+    dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    on_maildir = tmp_path / "maildir-run"
+    install_sandbox_mailbox(on_maildir / "maildir")
+    maildir_env = {**base_env(on_maildir), "GMAIL_BACKEND": "maildir", "GMAIL_MAILDIR": str(on_maildir / "maildir")}
+    expected = once(on_maildir, maildir_env)
+
+    on_imap = tmp_path / "imap-run"
+    on_imap.mkdir()
+    user = dovecot.new_user("demo")
+    assert dovecot.load_sandbox(user) > 15
+    objects = once(on_imap, {**base_env(on_imap), **imap_env(dovecot, user)})
+
+    def outcome(rows: list[dict[str, Any]]) -> dict[str, tuple[str, str, bool]]:
+        return {row["rfc822_message_id"]: (row["state"], row["verdict"], bool(row["draft_id"])) for row in rows}
+
+    differences = {
+        rfc: (outcome(expected).get(rfc), decided) for rfc, decided in outcome(objects).items()
+        if outcome(expected).get(rfc) != decided
+    }  # fmt: skip
+    assert not differences, f"the IMAP run decided differently from the Maildir run: {differences}"
+    assert Counter(row["state"] for row in objects) == Counter(row["state"] for row in expected)
+    drafted = {row["rfc822_message_id"]: row for row in objects if row["draft_id"]}
+    assert len(drafted) >= 5
+
+    drafts = drafts_in(dovecot, user)
+    assert len(drafts) == len(drafted), "one draft per answered message, and no other"
+    senders = inbox_ids(dovecot, user)
+    for flags, draft in drafts.values():
+        assert b"\\Draft" in flags and b"\\Seen" in flags
+        answered = str(draft["In-Reply-To"]).strip()
+        assert answered in drafted, f"a draft answers {answered}, which was not drafted"
+        assert answered in str(draft["References"]) and str(draft[MARKER_HEADER]).strip() == answered
+        assert draft["Subject"].startswith("Re: ")
+        (recipient,) = draft["To"].addresses
+        assert recipient.addr_spec in senders[answered] or drafted[answered]["sender"] == recipient.addr_spec
+    uids = {int(row["draft_id"].rsplit(".", 1)[1]) for row in drafted.values() if row["draft_id"].startswith("d.")}
+    assert uids == set(drafts), "each draft id names the draft's message in the Drafts folder"
+
+    again = once(on_imap, {**base_env(on_imap), **imap_env(dovecot, user)})
+    assert again == [] and len(drafts_in(dovecot, user)) == len(drafted), "a second run finds nothing new"
+
+
+# --- SIGKILL while drafting, then a restart -------------------------------------------------------------------
+
+
+def run_worker(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tests.orchestrator.test_imap_backend", "worker", str(folder), *args]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "IMAP_WORKER_ENV": json.dumps(env)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 10
+        while _group_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _group_members(process.pid):  # only the processes this test started: the worker's own group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("stage", ["agent", "draft-created", "draft"])
+def test_sigkill_while_drafting_then_a_restart_leaves_one_draft_each(
+    dovecot: DovecotServer, tmp_path: Path, stage: str
+) -> None:
+    user = dovecot.new_user("crash")
+    dovecot.load_sandbox(user)
+    env = {**base_env(tmp_path), **imap_env(dovecot, user)}
+    killed = run_worker(tmp_path, env, stage, "2", "--worker", "doomed")
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr[-3000:])
+    assert f"KILL {stage} " in killed.stderr
+    restarted = run_worker(tmp_path, env, "--worker", "restart", "--clock-offset", str(CLOCK_AHEAD))
+    assert restarted.returncode == 0, restarted.stderr[-4000:]
+    assert json.loads(restarted.stdout.splitlines()[-1])["failures"] == 0
+
+    entries = anyio.run(ledger_entries, tmp_path)
+    assert entries and all(entry.state in FINAL for entry in entries.values()), entries
+    recorded = {entry.draft_id for entry in entries.values() if entry.draft_id}
+    drafts = drafts_in(dovecot, user)
+    per_message = Counter(str(draft["In-Reply-To"]).strip() for _flags, draft in drafts.values())
+    assert per_message and max(per_message.values()) == 1, f"a message got two drafts: {per_message}"
+    assert len(recorded) == len(drafts), "every draft in the mailbox is the one the ledger recorded"
+
+
+# --- IDLE: new mail is noticed at once ----------------------------------------------------------------------
+
+
+def test_mail_arriving_while_the_daemon_waits_in_idle_is_drafted_within_seconds(
+    dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    """The daemon polls with no pause between polls, and each poll with nothing new waits in IDLE up to 25 s: mail
+    APPENDed meanwhile must be drafted within seconds, not at the end of the wait."""
+    user = dovecot.new_user("idle")
+    env = {**base_env(tmp_path), **imap_env(dovecot, user), "GMAIL_IMAP_IDLE_WAIT": "25"}
+    log = tmp_path / "run.err"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", "run", "--interval", "0"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        wait_for(lambda: "watching the inbox" in log.read_text(), timeout=60, what="the daemon to start")
+        # the first poll (a full sync of the empty inbox) is done when the IDLE connection, the second one, opens
+        wait_for(lambda: dovecot.connections(user) >= 2, timeout=30, what="the daemon to wait in IDLE")
+        message_id = make_msgid(domain="example.net")
+        dovecot.deliver(user, customer_mail(message_id))
+        wait_for(
+            lambda: any(str(d["In-Reply-To"]).strip() == message_id for _f, d in drafts_in(dovecot, user).values()),
+            timeout=10,
+            what="the reply draft (within seconds, well before the 25 s IDLE wait ends)",
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text()
+
+
+# --- the worker -----------------------------------------------------------------------------------------------
+
+
+async def _work(args: argparse.Namespace) -> dict[str, object]:
+    from orchestrator.config import load_config
+    from orchestrator.daemon import Daemon
+    from orchestrator.ledger import Ledger
+    from orchestrator.servers import ServerSpec, ToolServers
+
+    config = load_config()
+    config = config.model_copy(update={"daemon": config.daemon.model_copy(update={"concurrency": 1})})
+    env = json.loads(os.environ["IMAP_WORKER_ENV"])
+    reached = 0
+
+    def on_stage(stage: str, message_id: str) -> None:
+        nonlocal reached
+        if stage == args.stage:
+            reached += 1
+            if reached == args.n:
+                print(f"KILL {stage} {message_id}", file=sys.stderr, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    shopify_env = {key: env[key] for key in ("HOME", "PATH", "SHOPIFY_TICKET_DB")}
+    specs = (
+        ServerSpec("shopify", module="shopify_mcp", env=shopify_env),
+        ServerSpec("gmail", module="gmail_mcp", env=env),
+    )
+    offset = args.clock_offset
+    ledger = Ledger(args.folder / "ledger.sqlite3", lease_seconds=LEASE, clock=lambda: time.time() + offset)
+    async with ToolServers(*specs) as servers, ledger:
+        daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker=args.worker, on_stage=on_stage)
+        outcomes = await daemon.run_once()
+    return {"handled": [o.message_id for o in outcomes], "failures": daemon.failures}
+
+
+def _main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="imap-worker")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("stage", nargs="?", default="")
+    parser.add_argument("n", nargs="?", type=int, default=0)
+    parser.add_argument("--worker", default=f"imap-worker:{os.getpid()}")
+    parser.add_argument("--clock-offset", type=float, default=0.0)
+    print(json.dumps(anyio.run(_work, parser.parse_args(argv))), flush=True)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
+    _main(sys.argv[2:])
