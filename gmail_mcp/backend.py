@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 SYSTEM_LABELS = frozenset({"INBOX", "UNREAD", "DRAFT", "SENT", "SPAM", "TRASH", "STARRED", "IMPORTANT"})
 """Gmail's system label ids; a backend maps them to its own notion (Maildir: folders and flags)."""
@@ -89,3 +89,13 @@ class MailBackend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class WaitsForMail(Protocol):
+    """A backend that can watch its inbox (IMAP IDLE) instead of being asked again and again."""
+
+    async def wait_for_mail(self, cursor: str, seconds: float) -> bool | None:
+        """Wait until INBOX may hold mail beyond `cursor` or `seconds` pass: True (mail may have come), False (time
+        ran out), None (the server cannot watch: nothing was waited). Cancelling the call ends the wait."""
+        ...

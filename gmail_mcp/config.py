@@ -71,8 +71,9 @@ class GmailSettings(BaseSettings):
     """Default: the folder the server marks `\\Drafts` (SPECIAL-USE), else one named Drafts."""
     imap_sent_folder: str | None = None
     """Default: the folder the server marks `\\Sent`, else Sent (or Sent Items, ...)."""
-    imap_idle_wait: float = Field(default=0.0, ge=0, le=600)
-    """Seconds `list_new_messages` may wait in IMAP IDLE for new mail when there is none (0: answer at once)."""
+    imap_idle_wait: float = Field(default=25.0, ge=0, le=600)
+    """The longest a `list_new_messages` call that asks to wait (`wait_seconds`) watches INBOX in IMAP IDLE when
+    nothing is new; 0 turns IDLE off (every call answers at once)."""
 
     # --- Behaviour -----------------------------------------------------------------------------------
     fallback_query: str = "in:inbox newer_than:7d"

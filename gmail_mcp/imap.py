@@ -5,9 +5,10 @@
   `imap_names`); a cursor from another UIDVALIDITY (the server renumbered the folder) or a malformed one gives a
   full sync through the fallback query. Only arrivals matter here (read state does not), and UIDs name arrivals
   exactly, so CONDSTORE and QRESYNC (which report flag changes and expunges) add nothing to this listing.
-- IDLE: with `idle_wait` > 0 and a server that has IDLE, a call whose cursor is current waits in IDLE on a second
-  connection for up to `idle_wait` seconds and answers as soon as mail arrives. A daemon polling with no pause
-  (`support-agent run --interval 0`) then spends its time in IDLE and notices new mail within a second or two.
+- IDLE (`wait_for_mail`): when a caller of `list_new_messages` asks to wait (`wait_seconds`, which the daemon's
+  `run` does) and nothing is new, a server that has IDLE watches INBOX on a second connection for up to that long,
+  capped at `idle_wait` (GMAIL_IMAP_IDLE_WAIT), and the listing is taken again as soon as mail arrives. The daemon
+  then polls again at once instead of sleeping, so new mail is drafted seconds after it arrives.
 - Search evaluates the project's Gmail-query parser (`gmail_mcp.query`) on each message of INBOX, Sent, Drafts and
   Archive (Trash and Junk when asked), from cached headers; bodies are read only when a word needs them.
 - Threads: `X-GM-THRID` on Gmail (X-GM-EXT-1), else References/In-Reply-To/Message-ID (`imap_index`).
@@ -54,7 +55,7 @@ class ImapBackend:
         *,
         address: str,
         folders: dict[str, str | None] | None = None,
-        idle_wait: float = 0.0,
+        idle_wait: float = 25.0,
     ) -> None:
         self.connection = connection
         self._address = address
@@ -93,12 +94,16 @@ class ImapBackend:
         _check_limit(limit)
         parse_query(fallback_query, me=self._address)
         wanted = parse_cursor(cursor)
-        changes = await self._run("new mail", lambda c, n, i: self._changes(c, n, i, wanted, fallback_query, limit))
-        if changes.message_ids or changes.full_sync or self.idle_wait <= 0 or wanted is None:
-            return changes
-        if await self._waiter.wait(wanted.last_uid, self.idle_wait):
-            return await self._run("new mail", lambda c, n, i: self._changes(c, n, i, wanted, fallback_query, limit))
-        return changes
+        return await self._run("new mail", lambda c, n, i: self._changes(c, n, i, wanted, fallback_query, limit))
+
+    async def wait_for_mail(self, cursor: str, seconds: float) -> bool | None:
+        """IDLE on INBOX until mail beyond `cursor` may be there or `min(seconds, idle_wait)` pass (`WaitsForMail`);
+        None when IDLE is off (GMAIL_IMAP_IDLE_WAIT=0), the server has no IDLE or the cursor is not a current one."""
+        wanted = parse_cursor(cursor)
+        seconds = min(seconds, self.idle_wait)
+        if wanted is None or seconds <= 0:
+            return None
+        return await self._waiter.wait(wanted.last_uid, seconds)
 
     async def search(self, query: str, *, limit: int, page_token: str | None = None) -> tuple[list[str], str | None]:
         _check_limit(limit)
@@ -156,8 +161,8 @@ class ImapBackend:
             ids, _ = self._search(client, names, index, query, limit, 0)
             return Changes(message_ids=list(reversed(ids)), cursor=str(Cursor(uidvalidity, top)), full_sync=True)
         new = [uid for uid in uids if uid > cursor.last_uid][:limit]
-        if not new:
-            return Changes(message_ids=[], cursor=str(cursor), full_sync=False)
+        if not new:  # UIDs up to `top` not in INBOX now were expunged; mail arriving later gets a higher one
+            return Changes(message_ids=[], cursor=str(Cursor(uidvalidity, top)), full_sync=False)
         keys = [MessageKey("inbox", uidvalidity, uid) for uid in new]
         if not self.gmail:
             index.refresh_threads(client, names)

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import anyio
 
-from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage
+from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage, WaitsForMail
 from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
 from gmail_mcp.errors import InvalidInputError
 from gmail_mcp.mime import ParsedMail, parse_message
@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 _ID = re.compile(r"^[A-Za-z0-9._:,=+-]{1,200}$")
 _LABEL = re.compile(r"^[^\x00-\x1f\x7f]{1,225}$")
 MAX_IDS = 1000
+MAX_WAIT = 300.0
+"""Longest `wait_seconds` a `list_new_messages` caller may ask for."""
 LARGE_MESSAGE = 256 * 1024
 
 
@@ -106,17 +108,28 @@ class Mailbox:
     async def _message(self, raw: RawMessage, own: str) -> Message:
         return to_message(raw, await self._parse(raw.raw, self._max_chars, rebuilt=raw.rebuilt), own)
 
-    async def new_messages(self, cursor: str | None, limit: int = 50) -> NewMessages:
+    async def new_messages(self, cursor: str | None, limit: int = 50, wait: float = 0.0) -> NewMessages:
+        """New inbox mail since `cursor`; with `wait` > 0, nothing new and a backend that can watch its inbox (IMAP
+        IDLE), it waits up to `wait` seconds for mail and lists again (`waited` says so: poll again at once)."""
         if not 1 <= limit <= 500:
             raise InvalidInputError("limit must be between 1 and 500.")
+        if not 0 <= wait <= MAX_WAIT:
+            raise InvalidInputError(f"wait_seconds must be between 0 and {MAX_WAIT:g}.")
         changes = await self.backend.changes(cursor or None, fallback_query=self._fallback, limit=limit)
+        waited = False
+        quiet = not changes.message_ids and not changes.full_sync
+        if wait > 0 and cursor and quiet and isinstance(self.backend, WaitsForMail):
+            outcome = await self.backend.wait_for_mail(changes.cursor, wait)
+            waited = outcome is not None
+            if outcome:
+                changes = await self.backend.changes(changes.cursor, fallback_query=self._fallback, limit=limit)
         refs: list[MessageRef] = []
         for message_id in changes.message_ids:
             thread_id = changes.thread_ids.get(message_id)
             if not thread_id:  # the listing did not say: ask the message
                 thread_id = (await self.backend.fetch(message_id)).thread_id
             refs.append(MessageRef(id=message_id, thread_id=thread_id))
-        return NewMessages(cursor=changes.cursor, messages=refs, full_sync=changes.full_sync)
+        return NewMessages(cursor=changes.cursor, messages=refs, full_sync=changes.full_sync, waited=waited)
 
     async def search(self, query: str, max_results: int = 20, page_token: str | None = None) -> SearchResult:
         if not 1 <= max_results <= 100:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from gmail_mcp.config import GmailSettings
 from gmail_mcp.diagnosis import diagnose
 from gmail_mcp.errors import MailError
-from gmail_mcp.mailbox import Mailbox
+from gmail_mcp.mailbox import MAX_WAIT, Mailbox
 from support_core.diagnosis import Diagnosis
 from support_core.mail import Draft, DraftList, LabelResult, MailboxInfo, Message, NewMessages, SearchResult, Thread
 
@@ -55,13 +55,23 @@ def create_server(mailbox: Mailbox, *, backend_name: str, settings: GmailSetting
             str | None, Field(description="The cursor from the previous call; omit the first time.")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=500, description="At most this many messages.")] = 50,
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=MAX_WAIT,
+                description="When nothing is new, wait up to this long for mail to arrive (IMAP servers with IDLE; "
+                "other mailboxes answer at once). 0: answer at once.",
+            ),
+        ] = 0.0,
     ) -> NewMessages:
         """Messages that arrived in the inbox since `cursor`, oldest first, whether or not someone already opened
         them, plus the cursor to pass next time. Without a cursor (or when it is too old) it falls back to recent
-        inbox mail and says so with full_sync=true. Then call get_message or get_thread for each.
+        inbox mail and says so with full_sync=true. Then call get_message or get_thread for each. With
+        wait_seconds, an IMAP mailbox watches its inbox and answers as soon as mail arrives (waited=true).
         """
         with tool_errors():
-            return await mailbox.new_messages(cursor, limit)
+            return await mailbox.new_messages(cursor, limit, wait_seconds)
 
     @server.tool(name="search_messages", title="Search mail", annotations=READ)
     async def search_messages(

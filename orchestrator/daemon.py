@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -77,17 +78,41 @@ class Daemon:
         """Set it to stop claiming: `work()` returns once the messages in flight are done."""
         self.outcomes: list[Outcome] = []
         self.failures = 0
+        self.idle_wait = 0.0
+        """Seconds a poll that finds nothing new may let the mailbox watch for mail (IMAP IDLE); `run` sets it."""
+        self.watches: bool | None = None
+        """Whether the mailbox watched for mail the last time a quiet poll let it (IMAP IDLE); None until then."""
+        self.fresh = False
+        """Whether the last poll had no cursor yet (a first listing): the next one, with a cursor, may watch."""
+        self._watch: anyio.CancelScope | None = None
 
     async def poll(self) -> int:
         """Record new inbox mail (and the cursor, in the same transaction); return how many were new."""
         total = 0
+        first = True
         try:
             while True:
                 cursor = await self.ledger.get_cursor(self.mailbox)
                 arguments: dict[str, object] = {"limit": PAGE}
                 if cursor:
                     arguments["cursor"] = cursor
-                new = await self.servers.gmail.call("list_new_messages", arguments)
+                if first:
+                    self.fresh = not cursor
+                if cursor and first and self.idle_wait > 0 and not self.should_exit:
+                    arguments["wait_seconds"] = self.idle_wait
+                    new: dict[str, Any] = {}
+                    with anyio.CancelScope() as self._watch:
+                        new = await self.servers.gmail.call("list_new_messages", arguments)
+                    self._watch = None
+                    if not new:  # stop_watching() cut the watch short: nothing was listed
+                        break
+                    if new.get("waited"):
+                        self.watches = True
+                    elif not new.get("messages"):  # quiet, and it answered at once: this mailbox cannot watch now
+                        self.watches = False
+                else:
+                    new = await self.servers.gmail.call("list_new_messages", arguments)
+                first = False
                 messages = new.get("messages", [])
                 added = await self.ledger.record_seen(
                     self.mailbox,
@@ -103,6 +128,11 @@ class Daemon:
             raise
         await self._hook(self.hooks.on_poll, total, None)
         return total
+
+    def stop_watching(self) -> None:
+        """End a poll's watch for new mail now (on shutdown); the poll then returns with nothing new."""
+        if self._watch is not None:
+            self._watch.cancel()
 
     async def work(self) -> int:
         """Process every claimable message, `concurrency` at a time; return how many were handled."""

@@ -37,6 +37,12 @@ from support_core.mail import MailboxInfo
 logger = logging.getLogger(__name__)
 
 POLL_ERRORS: tuple[type[Exception], ...] = (ToolCallError, ServerUnavailableError, TimeoutError)
+WATCHED_PAUSE = 1.0
+"""Seconds between the cycles of a mailbox that watches its inbox: a server answering at once every time costs at
+most one listing a second."""
+IDLE_WAIT = 25.0
+"""Seconds `run` lets a mailbox that can watch its inbox (IMAP IDLE) wait for new mail in one poll: under the 29
+minutes after which RFC 2177 says to re-issue IDLE, and under the idle timeouts of the NAT boxes between."""
 """A poll that fails with one of these is logged and tried again at the next interval."""
 
 
@@ -237,6 +243,7 @@ async def drain(
                 await stop.wait()
                 for daemon in daemons:
                     daemon.should_exit = True
+                    daemon.stop_watching()
                 scope.deadline = min(scope.deadline, anyio.current_time() + grace_period)
                 if force is not None:
                     await force.wait()
@@ -272,23 +279,46 @@ async def run_forever(
     stop: anyio.Event,
     force: anyio.Event | None = None,
     report: Callable[[Outcome], None] | None = None,
+    idle_wait: float = IDLE_WAIT,
 ) -> None:
-    """Poll and work every `poll_interval` seconds until `stop`; then drain (see `drain`) and return."""
+    """Poll and work until `stop`, each mailbox on its own; then drain (see `drain`) and return.
+
+    After a cycle a mailbox pauses `poll_interval` seconds, unless its server can watch the inbox (IMAP IDLE): then
+    each poll that finds nothing new waits there up to `idle_wait` seconds and answers as soon as mail arrives, so
+    the watch is the pause (cycles stay `WATCHED_PAUSE` apart). The first listing (no cursor yet) is followed by the
+    short pause too, so that the next poll shows whether the mailbox can watch. A failed cycle pauses
+    `poll_interval`. `stop` ends a watch at once."""
     daemons = runtime.daemons if isinstance(runtime, Runtime) else [runtime]
-    while not stop.is_set():
-        try:
-            await drain(runtime, grace_period=grace_period, stop=stop, force=force)
-        except POLL_ERRORS as exc:
-            logger.warning("Polling the mailbox failed (%s); trying again in %g s", exc, poll_interval)
-        except LedgerError as exc:
-            logger.error("The ledger failed (%s); trying again in %g s", exc, poll_interval)
-        for daemon in daemons:
+
+    def polling(daemon: Daemon) -> str:
+        return f"Polling mailbox {daemon.mailbox}" if len(daemons) > 1 else "Polling the mailbox"
+
+    async def loop(daemon: Daemon) -> None:
+        daemon.idle_wait = idle_wait
+        while not stop.is_set():
+            pause = poll_interval
+            try:
+                await drain(daemon, grace_period=grace_period, stop=stop, force=force)
+                if idle_wait > 0 and (daemon.watches or (daemon.watches is None and daemon.fresh)):
+                    pause = min(WATCHED_PAUSE, poll_interval)
+            except POLL_ERRORS as exc:
+                logger.warning("%s failed (%s); trying again in %g s", polling(daemon), exc, poll_interval)
+            except LedgerError as exc:
+                logger.error("The ledger failed (%s); trying again in %g s", exc, poll_interval)
+            except Exception as exc:  # one mailbox's failure leaves the others running; alone, it is raised
+                if len(daemons) == 1:
+                    raise
+                logger.error("Mailbox %s: %s: %s", daemon.mailbox, type(exc).__name__, exc)
             outcomes, daemon.outcomes = daemon.outcomes, []  # the daemon keeps every outcome; a long run must not
             for outcome in outcomes:
                 if report is not None:
                     report(outcome)
-        with anyio.move_on_after(poll_interval):
-            await stop.wait()
+            with anyio.move_on_after(pause):
+                await stop.wait()
+
+    async with anyio.create_task_group() as tg:
+        for daemon in daemons:
+            tg.start_soon(loop, daemon)
 
 
 async def watch_signals(

@@ -136,6 +136,11 @@ class NewMessages(Model):
     full_sync: bool = Field(
         description="True when the cursor was missing or too old and the list came from a query instead."
     )
+    waited: bool = Field(
+        default=False,
+        description="True when the server watched the inbox (IMAP IDLE) for up to wait_seconds before answering: "
+        "call again at once instead of sleeping.",
+    )
 
 
 class MessageSummary(Model):

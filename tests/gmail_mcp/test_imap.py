@@ -28,7 +28,7 @@ from gmail_mcp.errors import ConfigError, MailboxUnavailableError, MessageNotFou
 from gmail_mcp.imap import ImapBackend
 from gmail_mcp.imap_connection import ImapConnection, ImapEndpoint, ImapLoginError
 from gmail_mcp.imap_names import keyword_of, label_of_keyword, parse_cursor
-from gmail_mcp.mailbox import _ID
+from gmail_mcp.mailbox import _ID, Mailbox
 from gmail_mcp.server import create_server
 from support_core.diagnosis import Diagnosis
 from support_core.retry import RetryPolicy
@@ -130,17 +130,20 @@ async def test_a_current_cursor_waits_in_idle_and_answers_when_mail_arrives(
     dovecot: DovecotServer, account: tuple[ImapBackend, str]
 ) -> None:
     backend, user = account
-    current = (await backend.changes(None, fallback_query="in:inbox", limit=50)).cursor
-    backend.idle_wait = 1.0
+    mailbox = Mailbox(backend, fallback_query="in:inbox", max_body_chars=100_000)
+    current = (await mailbox.new_messages(None, 50)).cursor
     started = time.monotonic()
-    quiet = await backend.changes(current, fallback_query="in:inbox", limit=50)
-    assert quiet.message_ids == [] and time.monotonic() - started >= 0.9, "it waited in IDLE for the time given"
+    quiet = await mailbox.new_messages(current, 50, wait=1.0)
+    assert quiet.messages == [] and quiet.waited, "nothing new: it watched the inbox"
+    assert time.monotonic() - started >= 0.9, "it waited in IDLE for the time asked"
+    started = time.monotonic()
+    assert not (await mailbox.new_messages(current, 50)).waited, "no wait asked: it answers at once"
+    assert time.monotonic() - started < 0.9
 
-    backend.idle_wait = 60.0
     answer: list[Any] = []
 
     async def listen() -> None:
-        answer.append(await backend.changes(current, fallback_query="in:inbox", limit=50))
+        answer.append(await mailbox.new_messages(current, 50, wait=60.0))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(listen)
@@ -149,7 +152,56 @@ async def test_a_current_cursor_waits_in_idle_and_answers_when_mail_arrives(
         started = time.monotonic()
         await anyio.to_thread.run_sync(lambda: dovecot.deliver(user, mail(9)))
     assert time.monotonic() - started < 10, "new mail ends the wait within seconds, not after 60 s"
-    assert len(answer[0].message_ids) == 1
+    assert len(answer[0].messages) == 1 and answer[0].waited
+
+    backend.idle_wait = 0.0  # GMAIL_IMAP_IDLE_WAIT=0 turns IDLE off
+    started = time.monotonic()
+    off = await mailbox.new_messages(answer[0].cursor, 50, wait=60.0)
+    assert not off.waited and off.messages == [] and time.monotonic() - started < 5
+
+
+async def test_mail_expunged_before_the_poll_moves_the_cursor_on_so_the_next_wait_really_waits(
+    dovecot: DovecotServer, account: tuple[ImapBackend, str]
+) -> None:
+    """A message that arrived and was deleted between two polls leaves UIDNEXT above the last UID listed: the
+    cursor must pass it, or every IDLE wait would end at once (the inbox looking newer than the cursor forever)."""
+    backend, user = account
+    mailbox = Mailbox(backend, fallback_query="in:inbox", max_body_chars=100_000)
+    current = (await mailbox.new_messages(None, 50)).cursor
+    dovecot.deliver(user, mail(11))
+    client = dovecot.client(user)
+    try:
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["HEADER", "Message-ID", "<q11@example.com>"]))
+        client.expunge()
+    finally:
+        client.logout()
+    quiet = await mailbox.new_messages(current, 50)
+    assert quiet.messages == [] and quiet.cursor != current, "the deleted message's UID is behind the cursor now"
+    started = time.monotonic()
+    waited = await mailbox.new_messages(quiet.cursor, 50, wait=1.0)
+    assert waited.waited and waited.messages == [] and time.monotonic() - started >= 0.9
+
+
+async def test_a_cancelled_idle_wait_ends_at_once_and_the_next_one_works(
+    dovecot: DovecotServer, account: tuple[ImapBackend, str]
+) -> None:
+    backend, user = account
+    current = (await backend.changes(None, fallback_query="in:inbox", limit=50)).cursor
+    started = time.monotonic()
+    with anyio.move_on_after(1.0):
+        await backend.wait_for_mail(current, 60.0)
+    assert time.monotonic() - started < 3, "cancelling the caller ends the wait"
+    answer: list[bool | None] = []
+
+    async def listen() -> None:
+        answer.append(await backend.wait_for_mail(current, 30.0))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listen)
+        await anyio.sleep(2.0)  # the abandoned wait has left IDLE by now (one slice), this one is in IDLE
+        await anyio.to_thread.run_sync(lambda: dovecot.deliver(user, mail(10)))
+    assert answer == [True]
 
 
 # --- labels ----------------------------------------------------------------------------------------------------

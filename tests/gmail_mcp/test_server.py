@@ -3,6 +3,7 @@ IMAP against a real Dovecot."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -140,6 +141,21 @@ async def test_incremental_sync(setup: Setup) -> None:
     ok(await setup.client.call_tool("mark_read", {"message_ids": [found["id"]]}))  # a person opened it already
     latest = ok(await setup.client.call_tool("list_new_messages", {"cursor": again["cursor"]}))
     assert [m["id"] for m in latest["messages"]] == [found["id"]], "mail read by a person is still delivered"
+
+
+async def test_asking_to_wait_watches_the_inbox_only_where_the_server_can(setup: Setup) -> None:
+    first = ok(await setup.client.call_tool("list_new_messages", {}))
+    assert first["waited"] is False
+    asked = {"cursor": first["cursor"], "wait_seconds": 0.5}
+    started = time.monotonic()
+    quiet = ok(await setup.client.call_tool("list_new_messages", asked))
+    assert quiet["messages"] == [] and quiet["waited"] is (setup.kind == "imap"), "only IMAP has IDLE"
+    assert (time.monotonic() - started >= 0.45) is (setup.kind == "imap"), "the others answer at once"
+    setup.deliver(NEW_MAIL)
+    found = ok(await setup.client.call_tool("list_new_messages", asked))
+    assert len(found["messages"]) == 1 and found["waited"] is False, "mail is there: no wait"
+    too_long = await setup.client.call_tool("list_new_messages", {**asked, "wait_seconds": 301})
+    assert too_long.is_error
 
 
 async def test_stale_cursor_falls_back_to_a_query(setup: Setup) -> None:

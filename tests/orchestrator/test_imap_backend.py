@@ -231,14 +231,14 @@ def test_sigkill_while_drafting_then_a_restart_leaves_one_draft_each(
 def test_mail_arriving_while_the_daemon_waits_in_idle_is_drafted_within_seconds(
     dovecot: DovecotServer, tmp_path: Path
 ) -> None:
-    """The daemon polls with no pause between polls, and each poll with nothing new waits in IDLE up to 25 s: mail
-    APPENDed meanwhile must be drafted within seconds, not at the end of the wait."""
+    """`run` with a 10-minute poll interval: a poll that finds nothing new waits in IDLE instead of sleeping, so mail
+    APPENDed meanwhile is drafted within seconds, not at the next poll; SIGTERM then ends the wait at once."""
     user = dovecot.new_user("idle")
-    env = {**base_env(tmp_path), **imap_env(dovecot, user), "GMAIL_IMAP_IDLE_WAIT": "25"}
+    env = {**base_env(tmp_path), **imap_env(dovecot, user)}  # the defaults: GMAIL_IMAP_IDLE_WAIT unset
     log = tmp_path / "run.err"
     with log.open("w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator", "run", "--interval", "0"],
+            [sys.executable, "-m", "orchestrator", "run", "--interval", "600"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -246,22 +246,32 @@ def test_mail_arriving_while_the_daemon_waits_in_idle_is_drafted_within_seconds(
         )
     try:
         wait_for(lambda: "watching the inbox" in log.read_text(), timeout=60, what="the daemon to start")
-        # the first poll (a full sync of the empty inbox) is done when the IDLE connection, the second one, opens
-        wait_for(lambda: dovecot.connections(user) >= 2, timeout=30, what="the daemon to wait in IDLE")
-        message_id = make_msgid(domain="example.net")
-        dovecot.deliver(user, customer_mail(message_id))
-        wait_for(
-            lambda: any(str(d["In-Reply-To"]).strip() == message_id for _f, d in drafts_in(dovecot, user).values()),
-            timeout=10,
-            what="the reply draft (within seconds, well before the 25 s IDLE wait ends)",
-        )
+        first = make_msgid(domain="example.net")
+        dovecot.deliver(user, customer_mail(first))  # before any cursor: the first poll's full sync lists it
+        wait_for(lambda: replied(dovecot, user, first), timeout=60, what="the first reply draft")
+        for _ in range(2):  # twice: the daemon goes back to IDLE after working, with no 600 s pause between
+            # a poll with a cursor and nothing new opens the IDLE connection, the second one
+            wait_for(lambda: dovecot.connections(user) >= 2, timeout=30, what="the daemon to wait in IDLE")
+            message_id = make_msgid(domain="example.net")
+            dovecot.deliver(user, customer_mail(message_id))
+            wait_for(
+                lambda m=message_id: replied(dovecot, user, m),
+                timeout=10,
+                what="the reply draft (within seconds, not at the next poll 600 s later)",
+            )
+        started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+        assert time.monotonic() - started < 10, "SIGTERM ends the IDLE wait instead of waiting it out"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert "Traceback" not in log.read_text()
+
+
+def replied(dovecot: DovecotServer, user: str, message_id: str) -> bool:
+    return any(str(d["In-Reply-To"]).strip() == message_id for _f, d in drafts_in(dovecot, user).values())
 
 
 # --- the worker -----------------------------------------------------------------------------------------------

@@ -113,3 +113,33 @@ async def test_should_exit_stops_claiming_and_lets_the_messages_in_flight_finish
         counts = await ledger.counts_by_state("default")
     assert handled == 2  # the two in flight when the flag was set, no more
     assert counts["claimed"] == 0 and counts["new"] == len(sandbox_files()[0]) - 2
+
+
+@pytest.mark.anyio
+async def test_run_keeps_the_poll_interval_for_a_mailbox_that_cannot_watch_for_mail(tmp_path: Path) -> None:
+    """A Maildir answers a poll that asks to wait at once (`waited` false): after the first listing and one quiet
+    poll that shows it, `run_forever` sleeps the whole poll interval instead of polling again and again."""
+    from orchestrator.runner import run_forever
+
+    folder = prepare(tmp_path / "sandbox")
+    polls: list[float] = []
+    second = anyio.Event()
+
+    async def on_poll(new: int, error: Exception | None) -> None:
+        assert error is None, error
+        polls.append(anyio.current_time())
+        if len(polls) == 2:
+            second.set()
+
+    stop = anyio.Event()
+    hooks = Hooks(on_poll=on_poll)
+    async with ToolServers(*specs(folder)) as servers, Ledger(folder / "ledger.sqlite3") as ledger:
+        daemon = Daemon(servers, ledger, config(4), own_address=MAILBOX, worker="interval", hooks=hooks)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_forever(daemon, poll_interval=600, grace_period=5, stop=stop))
+            with anyio.fail_after(120):
+                await second.wait()
+            await anyio.sleep(3)
+            stop.set()
+    assert len(polls) == 2, f"polled {len(polls)} times in a 600 s interval"
+    assert daemon.fresh is False and daemon.watches is False, "the second poll asked to wait and was answered at once"
