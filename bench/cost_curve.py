@@ -83,6 +83,9 @@ class Point:
             self.wall,
         ]
 
+    def shopify(self) -> str:
+        return f"{self.shopify_requests:.2f} requests, {self.requested_cost:.0f} / {self.actual_cost:.0f}"
+
 
 def _point(curve: str, label: str, peers: Peers, run: AgentRun) -> Point:
     """Per-message means from the emulators' request logs, sliced by each message's marks."""
@@ -336,8 +339,6 @@ async def run(quick: bool = False) -> Section:
     any_ratio = _ratio(box_large.gmail_any, box_small.gmail_any)
     cpu_ratio = _ratio(box_large.cpu_self_ms, box_small.cpu_self_ms)
     servers_ratio = _ratio(box_large.cpu_servers_ms, box_small.cpu_servers_ms)
-    requests_ratio = _ratio(orders_many.shopify_requests, orders_one.shopify_requests)
-    cost_ratio = _ratio(orders_many.requested_cost, orders_one.requested_cost)
     section.add(
         ["target", "measured", "met?"],
         [
@@ -358,10 +359,10 @@ async def run(quick: bool = False) -> Section:
                 _ok(max(cpu_ratio, servers_ratio) <= FLAT_RATIO),
             ],
             [
-                f"Shopify requests and requested cost per message flat from 1 to {ORDER_COUNT} orders (ratio ≤ "
-                f"{FLAT_RATIO})",
-                f"{requests_ratio:.2f}x requests, {cost_ratio:.2f}x requested cost",
-                _ok(max(requests_ratio, cost_ratio) <= FLAT_RATIO),
+                f"Shopify cost per message follows the orders listed (limit 5), not the customer's {ORDER_COUNT}: "
+                "≤ 2 requests, requested ≤ 2x actual",
+                f"{ORDER_COUNT} orders: {orders_many.shopify()}; 1 order: {orders_one.shopify()}",
+                _ok(all(p.shopify_requests <= 2 and p.requested_cost <= 2 * p.actual_cost for p in points[4:])),
             ],
         ],
     )
@@ -386,9 +387,10 @@ async def run(quick: bool = False) -> Section:
         f"Orders of the customer: {ORDER_MESSAGES[quick]} messages from one customer asking 'where are my orders?' "
         f"without a number (the agent lists the customer's orders), against the sandbox store where they have 1 "
         f"order and a copy where that order is cloned to {ORDER_COUNT} (new numbers, each a little older). "
-        "list_customer_orders asks for the newest few (limit 5, at most 10), so requests and the requested cost "
-        "stay the same and the actual cost grows only with the orders that page returns, not with the customer's "
-        "history.",
+        "list_customer_orders asks for the newest order with the count of the customer's orders, then exactly the "
+        "rest up to the limit (5, at most 10): one request for a one-order customer, two for a hundred, and both "
+        "costs grow only with the orders listed, never with the customer's history (Shopify's up-front charge used "
+        "to be the same 147 points for both, about 12x what one order uses).",
         "The Shopify emulator's cost bucket is bottomless here (the 1,000-message run would otherwise wait on "
         f"Shopify's rate limit, benchmark 5); THROTTLED answers: {throttled}. CPU varies by ±20% between runs on a "
         "shared machine and 'wall s' (poll + work) with the machine's load; units and requests are exact.",

@@ -16,6 +16,11 @@ LOW_STOCK = 5
 SEARCH_VARIANTS = 20
 VARIANTS = 40
 """Variants per product in search results and in get_product; both keep a query under Shopify's 1,000-point cap."""
+FIRST_VARIANTS = 4
+FIRST_VARIANTS_WITH_LOCATIONS = 1
+"""Variants in get_product's first answer (with the count of all); `ProductVariants` then asks for exactly the rest,
+so Shopify's up-front charge stays within twice what the product returns (a variant with its stock per location
+reserves 20 points)."""
 _SKU_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9._/-]{2,63}$")
 """A single token with a digit (e.g. AUR-LEG-BLK-M) is tried as a SKU first, then as words."""
 
@@ -104,6 +109,10 @@ class Catalog:
     def __init__(self, client: AdminClient, *, metafield_keys: tuple[str, ...]) -> None:
         self._client = client
         self._keys = metafield_keys
+        self._facts: dict[str, Any] = {
+            "keys": [f"custom.{key}" for key in metafield_keys],
+            "facts": len(metafield_keys),
+        }
 
     async def search(self, query: str, limit: int = 5, include_drafts: bool = False) -> ProductSearch:
         if not 1 <= limit <= 10:
@@ -115,6 +124,7 @@ class Catalog:
         nodes: list[dict[str, Any]] = []
         for terms in searches:
             variables = {"query": terms, "first": limit, "withLocations": False, "variants": SEARCH_VARIANTS}
+            variables |= self._facts
             nodes = (await self._client.execute("ProductsSearch", variables))["products"]["nodes"]
             if nodes:
                 break
@@ -125,8 +135,10 @@ class Catalog:
     ) -> Product:
         if bool(handle) == bool(product_id):
             raise InvalidInputError("Give exactly one of handle (e.g. 'merino-running-tee') or product_id.")
+        first = FIRST_VARIANTS_WITH_LOCATIONS if include_locations else FIRST_VARIANTS
+        common = {"withLocations": include_locations, "variants": first, **self._facts}
         if handle:
-            variables = {"handle": normalise_handle(handle), "withLocations": include_locations, "variants": VARIANTS}
+            variables = {"handle": normalise_handle(handle), **common}
             node = (await self._client.execute("ProductByHandle", variables)).get("productByIdentifier")
         else:
             gid = str(product_id).strip()
@@ -134,11 +146,23 @@ class Catalog:
                 gid = f"gid://shopify/Product/{gid}"
             if not gid.startswith("gid://shopify/Product/"):
                 raise InvalidInputError("product_id must be 'gid://shopify/Product/123' or just 123.")
-            node = (
-                await self._client.execute(
-                    "ProductById", {"id": gid, "withLocations": include_locations, "variants": VARIANTS}
-                )
-            ).get("product")
+            node = (await self._client.execute("ProductById", {"id": gid, **common})).get("product")
         if not node:
             raise NotFoundError("No product with that handle or id. Use search_products to find the right one.")
+        await self._rest_of_variants(node, include_locations)
         return product_model(node, self._keys, include_locations)
+
+    async def _rest_of_variants(self, node: dict[str, Any], include_locations: bool) -> None:
+        """Up to `VARIANTS` variants in all, each page exactly as big as the count says is left."""
+        variants = node["variants"]
+        total = min(VARIANTS, int((node.get("variantsCount") or {}).get("count") or VARIANTS))
+        while variants["pageInfo"].get("hasNextPage") and len(variants["nodes"]) < VARIANTS:
+            first = max(1, total - len(variants["nodes"]))
+            after = variants["pageInfo"].get("endCursor")
+            locations = include_locations and bool(node.get("tracksInventory"))  # untracked: no stock anywhere
+            variables = {"id": node["id"], "after": after, "variants": first, "withLocations": locations}
+            page = ((await self._client.execute("ProductVariants", variables)).get("product") or {}).get("variants")
+            if not page:
+                break
+            variants["nodes"] = [*variants["nodes"], *page["nodes"]]
+            variants["pageInfo"] = page["pageInfo"]

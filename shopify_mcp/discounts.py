@@ -11,6 +11,8 @@ from shopify_mcp.inputs import normalise_code
 from shopify_mcp.orders import money
 from support_core.store import DiscountCheck, DiscountInfo, DiscountKind, Money, Promotion, Promotions
 
+MAX_PROMOTIONS = 50
+"""Active discounts read for list_promotions (automatic ones and public codes are picked from these)."""
 _KINDS: dict[str, DiscountKind] = {
     "DiscountCodeFreeShipping": "free_shipping",
     "DiscountAutomaticFreeShipping": "free_shipping",
@@ -116,11 +118,25 @@ class DiscountLookup:
     async def promotions(self) -> Promotions:
         return await self._cache.get("promotions", self._fetch_promotions)
 
+    async def _active_discounts(self) -> list[dict[str, Any]]:
+        """Up to `MAX_PROMOTIONS` active discounts: the first one and the count, then exactly the rest, so Shopify
+        never reserves the cost of 50 discounts for a shop that runs three."""
+        data = await self._client.execute("ActiveDiscounts", {"first": 1, "after": None, "withCount": True})
+        nodes: list[dict[str, Any]] = list(data["discountNodes"]["nodes"])
+        page = data["discountNodes"]["pageInfo"]
+        count = int((data.get("discountNodesCount") or {}).get("count") or 0)
+        while page.get("hasNextPage") and len(nodes) < MAX_PROMOTIONS:
+            first = max(1, min(MAX_PROMOTIONS, count) - len(nodes))
+            variables = {"first": first, "after": page.get("endCursor"), "withCount": False}
+            data = await self._client.execute("ActiveDiscounts", variables)
+            nodes += data["discountNodes"]["nodes"]
+            page = data["discountNodes"]["pageInfo"]
+        return nodes[:MAX_PROMOTIONS]
+
     async def _fetch_promotions(self) -> Promotions:
-        data = await self._client.execute("ActiveDiscounts", {"first": 50})
         automatic: list[Promotion] = []
         public: list[Promotion] = []
-        for wrapper in data["discountNodes"]["nodes"]:
+        for wrapper in await self._active_discounts():
             node = wrapper["discount"]
             if node.get("__typename", "").startswith("DiscountAutomatic"):
                 automatic.append(Promotion(**discount_info(node)))

@@ -14,6 +14,7 @@ from typing import Any
 from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
 from shopify_mcp.inputs import email_filter, normalise_customer_email, normalise_order_number, search_value
+from shopify_mcp.order_pages import complete_order
 from support_core.addresses import same_address
 from support_core.store import (
     CustomerOrders,
@@ -215,7 +216,7 @@ class OrderLookup:
             if str(node.get("name", "")).casefold() != number.casefold():
                 continue
             if email is None or owned_by(node, email):
-                return order_details(node)
+                return order_details(await complete_order(self._client, node))
         raise NotFoundError(NOT_FOUND.format(number=number))
 
     async def list_for_customer(self, customer_email: str, limit: int = 5) -> CustomerOrders:
@@ -223,7 +224,7 @@ class OrderLookup:
         email = normalise_customer_email(customer_email)
         if not 1 <= limit <= 10:
             raise InvalidInputError("limit must be between 1 and 10.")
-        data = await self._client.execute("OrdersByEmail", {"query": email_filter(email), "first": limit})
+        nodes = await self._newest_orders(email_filter(email), limit)
         orders = [
             OrderSummary(
                 order_number=node["name"],
@@ -236,7 +237,23 @@ class OrderLookup:
                 tracking=[t for f in node.get("fulfillments") or [] for t in _tracking(f.get("trackingInfo") or [])],
                 status_page_url=node["statusPageUrl"],
             )
-            for node in data["orders"]["nodes"]
+            for node in nodes
             if owned_by(node, email)
         ]
         return CustomerOrders(customer_email=email, orders=orders)
+
+    async def _newest_orders(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` orders matching `query`: first the newest one and the count, then exactly the rest, so
+        Shopify never reserves the cost of orders that are not there (one request for a one-order customer)."""
+        variables: dict[str, Any] = {"query": query, "first": 1, "after": None, "withCount": limit > 1}
+        data = await self._client.execute("OrdersByEmail", variables)
+        nodes: list[dict[str, Any]] = list(data["orders"]["nodes"])
+        page = data["orders"]["pageInfo"]
+        count = int((data.get("ordersCount") or {}).get("count") or 0)
+        while page.get("hasNextPage") and len(nodes) < limit:
+            first = max(1, min(limit, count) - len(nodes))
+            variables = {"query": query, "first": first, "after": page.get("endCursor"), "withCount": False}
+            data = await self._client.execute("OrdersByEmail", variables)
+            nodes += data["orders"]["nodes"]
+            page = data["orders"]["pageInfo"]
+        return nodes[:limit]

@@ -1,99 +1,9 @@
-"""Every GraphQL operation the Shopify client sends, in one place so tests can validate them all against the schema."""
+"""Every GraphQL operation the Shopify client sends, in one place so tests can validate them all against the schema
+(the order lookups' documents live in `order_queries`)."""
 
 from __future__ import annotations
 
-MONEY = "amount currencyCode"
-
-ORDER_FIELDS = f"""
-fragment OrderFields on Order {{
-  id
-  name
-  email
-  createdAt
-  processedAt
-  cancelledAt
-  cancelReason
-  closed
-  closedAt
-  displayFinancialStatus
-  displayFulfillmentStatus
-  returnStatus
-  statusPageUrl
-  currencyCode
-  customerLocale
-  totalPriceSet {{ shopMoney {{ {MONEY} }} }}
-  subtotalPriceSet {{ shopMoney {{ {MONEY} }} }}
-  totalShippingPriceSet {{ shopMoney {{ {MONEY} }} }}
-  totalTaxSet {{ shopMoney {{ {MONEY} }} }}
-  totalDiscountsSet {{ shopMoney {{ {MONEY} }} }}
-  totalRefundedSet {{ shopMoney {{ {MONEY} }} }}
-  customer {{
-    id
-    displayName
-    defaultEmailAddress {{ emailAddress }}
-    numberOfOrders
-    amountSpent {{ {MONEY} }}
-    tags
-  }}
-  shippingAddress {{ name city provinceCode zip countryCodeV2 }}
-  lineItems(first: 20) {{
-    nodes {{
-      title
-      variantTitle
-      sku
-      quantity
-      currentQuantity
-      unfulfilledQuantity
-      originalUnitPriceSet {{ shopMoney {{ {MONEY} }} }}
-    }}
-  }}
-  fulfillments(first: 5) {{
-    name
-    status
-    displayStatus
-    createdAt
-    inTransitAt
-    deliveredAt
-    estimatedDeliveryAt
-    trackingInfo(first: 3) {{ company number url }}
-    fulfillmentLineItems(first: 10) {{ nodes {{ quantity lineItem {{ title variantTitle }} }} }}
-  }}
-  refunds(first: 5) {{ createdAt note totalRefundedSet {{ shopMoney {{ {MONEY} }} }} }}
-  returns(first: 5) {{ nodes {{ name status createdAt closedAt }} }}
-}}
-"""
-
-ORDER_BY_NAME = (
-    """
-query OrderByName($query: String!) {
-  orders(first: 2, query: $query) {
-    nodes { ...OrderFields }
-  }
-}
-"""
-    + ORDER_FIELDS
-)
-
-ORDERS_BY_EMAIL = f"""
-query OrdersByEmail($query: String!, $first: Int!) {{
-  orders(first: $first, query: $query, sortKey: PROCESSED_AT, reverse: true) {{
-    nodes {{
-      name
-      email
-      customer {{ defaultEmailAddress {{ emailAddress }} }}
-      processedAt
-      cancelledAt
-      displayFinancialStatus
-      displayFulfillmentStatus
-      returnStatus
-      statusPageUrl
-      totalPriceSet {{ shopMoney {{ {MONEY} }} }}
-      lineItems(first: 5) {{ nodes {{ title variantTitle quantity }} }}
-      fulfillments(first: 3) {{ displayStatus trackingInfo(first: 2) {{ company number url }} }}
-    }}
-  }}
-}}
-"""
+from shopify_mcp.order_queries import MONEY, ORDER_BY_NAME, ORDER_PAGE, ORDERS_BY_EMAIL
 
 CUSTOMER_PROFILE = f"""
 query CustomerProfile($email: String!) {{
@@ -151,14 +61,16 @@ fragment ProductFields on Product {{
   tracksInventory
   totalInventory
   priceRangeV2 {{ minVariantPrice {{ {MONEY} }} maxVariantPrice {{ {MONEY} }} }}
-  metafields(namespace: "custom", first: 15) {{ nodes {{ key type value }} }}
-  variants(first: $variants) {{ nodes {{ ...VariantFields }} pageInfo {{ hasNextPage }} }}
+  metafields(namespace: "custom", keys: $keys, first: $facts) {{ nodes {{ key type value }} }}
+  variants(first: $variants) {{ nodes {{ ...VariantFields }} pageInfo {{ hasNextPage endCursor }} }}
 }}
 """
 
 PRODUCTS_SEARCH = (
     """
-query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!, $variants: Int!) {
+query ProductsSearch(
+  $query: String!, $first: Int!, $withLocations: Boolean!, $variants: Int!, $keys: [String!], $facts: Int! = 15
+) {
   products(first: $first, query: $query) {
     nodes { ...ProductFields }
   }
@@ -170,8 +82,10 @@ query ProductsSearch($query: String!, $first: Int!, $withLocations: Boolean!, $v
 
 PRODUCT_BY_HANDLE = (
     """
-query ProductByHandle($handle: String!, $withLocations: Boolean!, $variants: Int!) {
-  productByIdentifier(identifier: { handle: $handle }) { ...ProductFields }
+query ProductByHandle(
+  $handle: String!, $withLocations: Boolean!, $variants: Int!, $keys: [String!], $facts: Int! = 15
+) {
+  productByIdentifier(identifier: { handle: $handle }) { ...ProductFields variantsCount { count } }
 }
 """
     + PRODUCT_FIELDS
@@ -180,11 +94,24 @@ query ProductByHandle($handle: String!, $withLocations: Boolean!, $variants: Int
 
 PRODUCT_BY_ID = (
     """
-query ProductById($id: ID!, $withLocations: Boolean!, $variants: Int!) {
-  product(id: $id) { ...ProductFields }
+query ProductById($id: ID!, $withLocations: Boolean!, $variants: Int!, $keys: [String!], $facts: Int! = 15) {
+  product(id: $id) { ...ProductFields variantsCount { count } }
 }
 """
     + PRODUCT_FIELDS
+    + VARIANT_FIELDS
+)
+"""get_product's first answer holds a few variants and the count of all; `ProductVariants` asks for exactly the rest.
+Only the `custom.*` metafields the server returns are asked for (`keys`, `first` = their number)."""
+
+PRODUCT_VARIANTS = (
+    """
+query ProductVariants($id: ID!, $after: String!, $variants: Int!, $withLocations: Boolean!) {
+  product(id: $id) {
+    variants(first: $variants, after: $after) { nodes { ...VariantFields } pageInfo { hasNextPage endCursor } }
+  }
+}
+"""
     + VARIANT_FIELDS
 )
 
@@ -262,8 +189,10 @@ query DiscountByCode($code: String!) {
 )
 
 ACTIVE_DISCOUNTS = f"""
-query ActiveDiscounts($first: Int!) {{
-  discountNodes(first: $first, query: "status:active") {{
+query ActiveDiscounts($first: Int!, $after: String, $withCount: Boolean! = false) {{
+  discountNodesCount(query: "status:active", limit: 50) @include(if: $withCount) {{ count }}
+  discountNodes(first: $first, after: $after, query: "status:active") {{
+    pageInfo {{ hasNextPage endCursor }}
     nodes {{
       id
       discount {{
@@ -334,11 +263,13 @@ query AccessScopes {
 
 ALL_OPERATIONS: dict[str, str] = {
     "OrderByName": ORDER_BY_NAME,
+    "OrderPage": ORDER_PAGE,
     "OrdersByEmail": ORDERS_BY_EMAIL,
     "CustomerProfile": CUSTOMER_PROFILE,
     "ProductsSearch": PRODUCTS_SEARCH,
     "ProductByHandle": PRODUCT_BY_HANDLE,
     "ProductById": PRODUCT_BY_ID,
+    "ProductVariants": PRODUCT_VARIANTS,
     "DiscountByCode": DISCOUNT_BY_CODE,
     "ActiveDiscounts": ACTIVE_DISCOUNTS,
     "ShopPolicies": SHOP_POLICIES,

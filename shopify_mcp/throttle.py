@@ -26,8 +26,10 @@ class CostThrottle:
 
     Each operation's last requested cost is remembered; a request waits until the projected bucket holds that
     much. Concurrent requests reserve capacity under a lock, so a burst is spread out rather than sent at once
-    and answered with THROTTLED. Until an operation's cost is known, its first request goes alone (a probe) and
-    the others wait for its answer, so even a cold start does not fire a burst blind.
+    and answered with THROTTLED; the bucket state an answer reports is taken less what the requests still under
+    way have reserved (Shopify has not charged those yet), so a burst of cheap queries is not over-admitted.
+    Until an operation's cost is known, its first request goes alone (a probe) and the others wait for its
+    answer, so even a cold start does not fire a burst blind.
     """
 
     def __init__(
@@ -43,6 +45,8 @@ class CostThrottle:
         self._lock = anyio.Lock()
         self._probing: set[str] = set()
         self._learned: dict[str, anyio.Event] = {}
+        self._in_flight: dict[str, list[float]] = {}
+        """Points reserved by requests sent and not yet settled, per operation (oldest first)."""
         self.waited_seconds = 0.0
 
     def estimate(self, operation: str) -> float:
@@ -65,6 +69,7 @@ class CostThrottle:
             await self._learned.setdefault(operation, anyio.Event()).wait()
         async with self._lock:
             if self._state is None:
+                self._in_flight.setdefault(operation, []).append(0.0)
                 return
             cost = min(self.estimate(operation), self._state.maximum)
             now = self._clock()
@@ -77,9 +82,21 @@ class CostThrottle:
                 available = self._projected(now)
             self._state.available = available - cost
             self._state.observed_at = now
+            self._in_flight.setdefault(operation, []).append(cost)
+
+    def _others_in_flight(self, operation: str) -> float:
+        """Points reserved by the requests still under way besides the one answering now (taken to be the oldest of
+        its operation): Shopify's answer does not count those it has not received yet."""
+        total = sum(sum(costs) for costs in self._in_flight.values())
+        mine = self._in_flight.get(operation) or [0.0]
+        return max(total - mine[0], 0.0)
 
     def settle(self, operation: str) -> None:
-        """The request for `operation` is over: release the requests waiting on a probe of its cost."""
+        """The request for `operation` is over: drop its reservation and release the requests waiting on a probe of
+        its cost."""
+        reserved = self._in_flight.get(operation)
+        if reserved:
+            reserved.pop(0)
         if operation in self._probing:
             self._probing.discard(operation)
             event = self._learned.pop(operation, None)
@@ -99,7 +116,7 @@ class CostThrottle:
         try:
             self._state = BucketState(
                 maximum=float(status["maximumAvailable"]),
-                available=float(status["currentlyAvailable"]),
+                available=float(status["currentlyAvailable"]) - self._others_in_flight(operation),
                 restore_rate=float(status["restoreRate"]),
                 observed_at=self._clock(),
             )

@@ -29,9 +29,12 @@ _REQUESTED = object()
 
 
 class CostCalculator:
-    """Shopify's documented rules: scalars and enums 0, objects 1, unions the costliest member, connections and
-    `first`-sized lists 2 + size x (1 + the node's cost). Requested cost takes the size from `first`/`last`
-    (literal or variable, `@skip`/`@include` honoured); actual cost counts what the response holds.
+    """Shopify's documented rules: scalars and enums 0, objects 1, interfaces and unions the costliest member,
+    connections (and plain lists given `first`) 2 + size x (1 + the node's cost). Requested cost takes the size from
+    `first`/`last` (literal or variable, `@skip`/`@include` honoured); actual cost counts what the response holds:
+    the nodes each connection returned, and 1 for an object that came back null (Shopify charges `product(id:)` that
+    finds nothing 1 point). Not documented, so kept simple: a list without `first` (`shopPolicies`,
+    `Fulfillment.trackingInfo`) costs as one object. The emulator has no mutations (Shopify charges those 10).
     """
 
     def __init__(
@@ -119,8 +122,10 @@ class CostCalculator:
 
     def _field_cost(self, field_type: Any, nodes: list[FieldNode], value: Any) -> int:
         named = graphql.get_named_type(field_type)
-        if graphql.is_leaf_type(named) or value is None:
+        if graphql.is_leaf_type(named):
             return 0
+        if value is None:
+            return 1  # an object that came back null still costs its own point (its selections cost nothing)
         children = [node.selection_set for node in nodes if node.selection_set is not None]
         size = _size(self._argument(nodes[0], "first")) or _size(self._argument(nodes[0], "last"))
         if named.name.endswith("Connection") and isinstance(named, GraphQLObjectType):

@@ -144,6 +144,10 @@ class Product:
     total_inventory: int = 0
     price_range_v2: JSONDict = field(default_factory=dict)
 
+    @property
+    def variants_count(self) -> JSONDict:
+        return {"count": len(self.variants), "precision": "EXACT"}
+
 
 @dataclass(slots=True, eq=False)
 class LineItem:
@@ -180,6 +184,10 @@ class Fulfillment:
     estimated_delivery_at: dt.datetime | None
     tracking_info: list[JSONDict]
     fulfillment_line_items: list[FulfillmentLineItem]
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(item.quantity for item in self.fulfillment_line_items)
 
 
 @dataclass(slots=True, eq=False)
@@ -264,6 +272,10 @@ class Order:
     @property
     def closed(self) -> bool:
         return self.closed_at is not None
+
+    @property
+    def subtotal_line_items_quantity(self) -> int:
+        return sum(item.quantity for item in self.line_items)
 
 
 DISCOUNT_TYPENAMES = {

@@ -13,6 +13,7 @@ import graphql
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from shopify_mcp.emulator.access import FIELD_SCOPES, SCOPE_DESCRIPTIONS, RequestContext, access_denied
+from shopify_mcp.emulator.counts import root_discount_nodes_count, root_orders_count
 from shopify_mcp.emulator.filters import (
     DISCOUNT_SORT,
     ORDER_SORT,
@@ -322,6 +323,8 @@ def _scoped(type_name: str, field_name: str, scope: str, inner: Callable[..., An
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "orders"): root_orders,
     ("QueryRoot", "order"): root_order,
+    ("QueryRoot", "ordersCount"): root_orders_count,
+    ("QueryRoot", "discountNodesCount"): root_discount_nodes_count,
     ("QueryRoot", "customerByIdentifier"): root_customer_by_identifier,
     ("QueryRoot", "products"): root_products,
     ("QueryRoot", "product"): root_product,

@@ -60,6 +60,24 @@ def _cost(requested: float, available: float, maximum: float = 1000, rate: float
 
 
 @pytest.mark.anyio
+async def test_an_answer_does_not_hand_out_again_what_requests_under_way_reserved() -> None:
+    """Shopify's bucket state counts only the requests it has received: an answer arriving while others are still
+    under way must not give their points out a second time (a burst of cheap queries was THROTTLED that way)."""
+    clock = FakeClock()
+    throttle = CostThrottle(clock=clock, sleep=clock.sleep)
+    throttle.observe("Op", _cost(requested=100, available=1000))
+    for _ in range(4):
+        await throttle.acquire("Op")  # 4 x 100 reserved: 600 left here
+    throttle.observe("Op", _cost(requested=100, available=900))  # Shopify has charged only the first one so far
+    throttle.settle("Op")
+    for _ in range(6):
+        await throttle.acquire("Op")  # 900 less the 300 still under way: six more fit
+    assert clock.slept == []
+    await throttle.acquire("Op")  # the seventh waits for 100 points at 50/s
+    assert clock.slept == [pytest.approx(2.0)]
+
+
+@pytest.mark.anyio
 async def test_throttle_waits_for_the_bucket_to_refill() -> None:
     clock = FakeClock()
     throttle = CostThrottle(clock=clock, sleep=clock.sleep)

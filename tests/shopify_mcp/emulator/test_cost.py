@@ -11,6 +11,7 @@ import pytest
 from shopify_mcp.emulator import CostBucket
 from shopify_mcp.emulator.cost import CostCalculator
 from shopify_mcp.emulator.resolvers import executable_schema
+from shopify_mcp.order_pages import MAX_LINES, MAX_RETURNS, MAX_SHIPPED
 from shopify_mcp.queries import ALL_OPERATIONS
 from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.conftest import FakeClock, gql
@@ -34,6 +35,47 @@ def test_documented_examples() -> None:
         )
         == 82
     )
+
+
+def test_documented_rules_by_hand() -> None:
+    """Shopify's table: scalars and enums 0, objects 1, connections 2 + first x (1 + the node's own cost)."""
+    assert requested("{ shop { name currencyCode myshopifyDomain } }") == 1  # an object; scalars and an enum free
+    assert requested("{ shop { name primaryDomain { url host } } }") == 1 + 1  # an object inside an object
+    assert requested("{ orders(first: 5) { nodes { name } } }") == 2 + 5 * 1
+    money = "totalPriceSet { shopMoney { amount currencyCode } }"  # MoneyBag + MoneyV2: two objects
+    assert requested(f"{{ orders(first: 5) {{ nodes {{ {money} }} }} }}") == 2 + 5 * (1 + 2)
+    nested = "{ orders(first: 3) { nodes { lineItems(first: 10) { nodes { title } } } } }"
+    assert requested(nested) == 2 + 3 * (1 + 2 + 10 * 1)  # nested connections multiply
+    assert requested("{ orders(first: 3) { nodes { name } pageInfo { hasNextPage endCursor } } }") == 2 + 3
+
+
+async def test_actual_cost_of_what_came_back_by_hand(http: httpx.AsyncClient) -> None:
+    """Actual cost: the same rules over the answer, each connection sized by the nodes it returned."""
+    lines = "lineItems(first: 10) { nodes { title } }"
+    body = await gql(http, f'{{ orders(first: 10, query: "email:ana@example.com") {{ nodes {{ name {lines} }} }} }}')
+    orders = body["data"]["orders"]["nodes"]
+    returned = sum(len(o["lineItems"]["nodes"]) for o in orders)
+    assert len(orders) >= 2 and returned >= 2
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2 + 10 * (1 + 2 + 10)
+    assert body["extensions"]["cost"]["actualQueryCost"] == 2 + len(orders) * (1 + 2) + returned
+
+
+async def test_an_object_that_comes_back_null_still_costs_its_point(http: httpx.AsyncClient) -> None:
+    """Shopify answered `product(id:)` for a missing product with actualQueryCost 1 (community.shopify.dev t/23101)."""
+    body = await gql(
+        http, '{ product(id: "gid://shopify/Product/999999") { title variants(first: 5) { nodes { sku } } } }'
+    )
+    assert body["data"]["product"] is None
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 2 + 5
+    assert body["extensions"]["cost"]["actualQueryCost"] == 1
+
+
+def test_a_list_without_first_costs_one_element() -> None:
+    """Not in Shopify's table: a plain list asked without `first` (`shopPolicies`, `Fulfillment.trackingInfo`) is
+    charged as one object here, as the emulator has always done."""
+    assert requested("{ shop { shopPolicies { title body } } }") == 1 + 1
+    plain = '{ order(id: "gid://shopify/Order/1") { fulfillments { trackingInfo { number } } } }'
+    assert requested(plain) == 1 + 1 + 1
 
 
 def test_sizes_come_from_variables_and_directives_count() -> None:
@@ -109,13 +151,29 @@ async def test_a_query_over_the_single_query_limit_is_refused(http: httpx.AsyncC
 # 40 variants and locations, order lists of 10, 50 active discounts). Keep in step with the callers.
 PROJECT_VARIABLES: dict[str, dict[str, Any]] = {
     "OrderByName": {"query": 'name:"#1002"'},
-    "OrdersByEmail": {"query": 'email:"ana@example.com"', "first": 10},
+    "OrderPage": {
+        "id": "gid://shopify/Order/1002",
+        "after": None,
+        "lines": MAX_LINES,
+        "withLines": True,
+        "shipped": MAX_SHIPPED,
+        "withShipped": True,
+        "returns": MAX_RETURNS,
+        "withReturns": True,
+    },
+    "OrdersByEmail": {"query": 'email:"ana@example.com"', "first": 10, "withCount": True},
     "CustomerProfile": {"email": "ana@example.com"},
     "ProductsSearch": {"query": "tee", "first": 10, "withLocations": False, "variants": 20},
     "ProductByHandle": {"handle": "merino-running-tee", "withLocations": True, "variants": 40},
     "ProductById": {"id": "gid://shopify/Product/10", "withLocations": True, "variants": 40},
+    "ProductVariants": {
+        "id": "gid://shopify/Product/10",
+        "after": "eyJvZmZzZXQiOiAwfQ",
+        "variants": 39,
+        "withLocations": True,
+    },
     "DiscountByCode": {"code": "WELCOME10"},
-    "ActiveDiscounts": {"first": 50},
+    "ActiveDiscounts": {"first": 50, "withCount": True},
     "ShopPolicies": {},
     "ShopLocales": {},
     "ShopPolicyTranslations": {"locale": "de"},
