@@ -181,7 +181,8 @@ def _mailbox_seen(said: list[Check]) -> MailboxInfo | None:
     named = next((check for check in said if check.name == "Gmail mailbox" and check.ok and check.detail), None)
     if backend is None or named is None:
         return None
-    kind = "maildir" if backend.detail.startswith("Maildir") else "gmail"
+    kinds = {"Maildir": "maildir", "IMAP": "imap"}
+    kind = next((name for prefix, name in kinds.items() if backend.detail.startswith(prefix)), "gmail")
     return MailboxInfo(address=named.detail.split(" ", 1)[0], backend=kind)
 
 

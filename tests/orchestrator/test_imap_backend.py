@@ -225,6 +225,29 @@ def test_sigkill_while_drafting_then_a_restart_leaves_one_draft_each(
     assert len(recorded) == len(drafts), "every draft in the mailbox is the one the ledger recorded"
 
 
+# --- doctor ------------------------------------------------------------------------------------------------------
+
+
+def test_doctor_checks_the_imap_mailbox_through_the_server_the_daemon_starts(
+    dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    user = dovecot.new_user("doctor")
+    dovecot.load_sandbox(user)
+    env = {**base_env(tmp_path), **imap_env(dovecot, user)}
+    command = [sys.executable, "-m", "orchestrator", "doctor", "--timeout", "10"]
+    good = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    report = good.stdout + good.stderr
+    assert good.returncode == 0, report[-3000:]
+    assert f"IMAP {dovecot.host}:{dovecot.port} (no TLS, loopback)" in report, report
+    assert "IMAP login           logged in; IDLE" in report and "IMAP drafts folder   Drafts" in report, report
+    assert "INBOX holds 22 messages" in report, report
+    env["GMAIL_IMAP_PASSWORD"] = "not-the-password"
+    bad = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    report = bad.stdout + bad.stderr
+    assert bad.returncode != 0 and "not-the-password" not in report, report[-3000:]
+    assert "refused the login" in report and "Traceback" not in report, report[-3000:]
+
+
 # --- IDLE: new mail is noticed at once ----------------------------------------------------------------------
 
 
