@@ -2,8 +2,9 @@
 
 - Reading never marks mail read: messages are fetched with `BODY.PEEK[]` and headers with `BODY.PEEK[HEADER]`.
 - New mail (`changes`) is INBOX's UIDs above the cursor's (UIDVALIDITY and last UID in one number, see
-  `imap_names`); a cursor from another UIDVALIDITY (the server renumbered the folder) or a malformed one gives a
-  full sync through the fallback query. Only arrivals matter here (read state does not), and UIDs name arrivals
+  `imap_names`), asked as `UID SEARCH UID n:*` so a poll of a big folder transfers only the new UIDs; a cursor
+  from another UIDVALIDITY (the server renumbered the folder) or a malformed one gives a full sync through the
+  fallback query. Only arrivals matter here (read state does not), and UIDs name arrivals
   exactly, so CONDSTORE and QRESYNC (which report flag changes and expunges) add nothing to this listing.
 - IDLE (`wait_for_mail`): when a caller of `list_new_messages` asks to wait (`wait_seconds`, which the daemon's
   `run` does) and nothing is new, a server that has IDLE watches INBOX on a second connection for up to that long,
@@ -155,7 +156,10 @@ class ImapBackend:
     ) -> Changes:
         status = client.select_folder("INBOX", readonly=True)
         uidvalidity = int(status[b"UIDVALIDITY"])
-        uids = sorted(client.search(["ALL"]))
+        after = cursor.last_uid if cursor is not None and cursor.uidvalidity == uidvalidity else 0
+        # Only the UIDs above the cursor's, not the whole folder's; `n:*` also names the newest message when none is
+        # above n (RFC 3501: `*` is the largest UID in use), hence the filter.
+        uids = sorted(uid for uid in client.search(["UID", f"{after + 1}:*"]) if uid > after)
         top = max(int(status.get(b"UIDNEXT", 1)) - 1, uids[-1] if uids else 0)
         if cursor is None or cursor.uidvalidity != uidvalidity or cursor.last_uid > top:
             ids, _ = self._search(client, names, index, query, limit, 0)
