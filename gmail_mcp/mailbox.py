@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import replace
 
 import anyio
@@ -30,7 +31,7 @@ import anyio
 from gmail_mcp.backend import DraftRecord, MailBackend, RawMessage, WaitsForMail
 from gmail_mcp.compose import MARKER_HEADER, compose_reply, header_value
 from gmail_mcp.errors import InvalidInputError
-from gmail_mcp.mime import ParsedMail, parse_message
+from gmail_mcp.mime import ParsedMail, parse_headers, parse_message
 from gmail_mcp.recent import RecentMail
 from support_core.addresses import AddressError, normalise_address
 from support_core.mail import (
@@ -55,6 +56,9 @@ MAX_IDS = 1000
 MAX_WAIT = 300.0
 """Longest `wait_seconds` a `list_new_messages` caller may ask for."""
 LARGE_MESSAGE = 256 * 1024
+PARSED_KEPT = 32
+"""Parses of smaller messages remembered: a pass parses the message it answers three times (get_message, again in
+get_thread, again in create_reply_draft); parsing is a pure function of the bytes, so the later two are lookups."""
 
 
 def check_id(value: str, what: str = "message_id") -> str:
@@ -90,6 +94,7 @@ class Mailbox:
         self._fallback = fallback_query
         self._max_chars = max_body_chars
         self._draft_locks: dict[str, anyio.Lock] = {}
+        self._parsed: OrderedDict[tuple[bytes, int, bool], ParsedMail] = OrderedDict()
 
     @property
     def trusted_authserv_ids(self) -> frozenset[str]:
@@ -100,7 +105,16 @@ class Mailbox:
         """Parse off the event loop when the message is big (a 50 MB message takes about two seconds)."""
         ids = self._authserv_ids
         if len(raw) < LARGE_MESSAGE:
-            return parse_message(raw, max_chars=max_chars, authserv_ids=ids, declared_sizes=rebuilt)
+            key = (raw, max_chars, rebuilt)
+            parsed = self._parsed.get(key)
+            if parsed is None:
+                parsed = parse_message(raw, max_chars=max_chars, authserv_ids=ids, declared_sizes=rebuilt)
+                self._parsed[key] = parsed
+                if len(self._parsed) > PARSED_KEPT:
+                    self._parsed.popitem(last=False)
+            else:
+                self._parsed.move_to_end(key)
+            return parsed
         return await anyio.to_thread.run_sync(
             lambda: parse_message(raw, max_chars=max_chars, authserv_ids=ids, declared_sizes=rebuilt)
         )
@@ -177,14 +191,14 @@ class Mailbox:
         return Thread(id=thread_id, messages=messages)
 
     def _draft(self, record: DraftRecord, created: bool) -> Draft:
-        parsed = parse_message(record.message.raw, max_chars=2_000)
+        headers = parse_headers(record.message.raw)
         return Draft(
             id=record.id,
             message_id=record.message.id,
             thread_id=record.message.thread_id,
-            to=parsed.headers.to,
-            subject=parsed.headers.subject,
-            in_reply_to=parsed.headers.in_reply_to,
+            to=headers.to,
+            subject=headers.subject,
+            in_reply_to=headers.in_reply_to,
             created=created,
         )
 
@@ -259,7 +273,7 @@ class Mailbox:
         for raw in thread:
             if "DRAFT" not in raw.labels:
                 continue
-            headers = parse_message(raw.raw, max_chars=1_000).headers
+            headers = parse_headers(raw.raw)
             marker = _header(raw.raw, MARKER_HEADER)
             if marker == rfc_id or (marker is None and headers.in_reply_to == rfc_id):
                 # found through the thread, by its message: the caller needs the *draft* id (Gmail's differs)

@@ -115,6 +115,16 @@ def parse_message(
     )
 
 
+def parse_headers(raw: bytes) -> Headers:
+    """Only the headers of raw mail bytes, decoded as `parse_message` decodes them (the body is not read): what a
+    draft's summary needs. Never raises."""
+    message = BytesParser(policy=compat32).parsebytes(repair_header_block(bytes(raw)), headersonly=True)
+    try:
+        return read_headers(message, [])
+    except _DECODE_ERRORS:
+        return Headers()
+
+
 def normalise_text(text: str) -> str:
     """Untrusted text made safe and tidy: "\\n" line ends, no control/zero-width/bidi characters, no trailing
     spaces, at most one blank line in a row."""

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Double,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.errors import LostClaimError
@@ -19,6 +33,57 @@ _M = messages.c
 _T = tool_calls.c
 _BATCH = 500
 """Rows per INSERT: well under SQLite's limit on bound parameters."""
+
+# The statements every message runs (a claim, then writes under it) are built once with named parameters and only
+# executed after that: building a statement and computing its cache key cost more than running it on SQLite.
+_NOW = bindparam("now", type_=Double)
+_IN_MAILBOX = _M.mailbox == bindparam("key_mailbox")
+_ROW = and_(_IN_MAILBOX, _M.message_id == bindparam("key_message_id"))
+_LIVE_ROW = select(messages).where(_ROW).with_for_update()
+_UPDATE_ROW = update(messages).where(_ROW)
+"""SET: the columns named in the parameters."""
+_NEXT_POSITION = select(func.coalesce(func.max(_T.position) + 1, 0)).where(
+    _T.mailbox == bindparam("key_mailbox"), _T.message_id == bindparam("key_message_id")
+)
+_INSERT_CALLS = tool_calls.insert()
+_DRAFTED = and_(
+    _M.state == "drafted",
+    func.coalesce(_M.lease_until, 0.0) <= _NOW,
+    func.coalesce(_M.next_attempt_at, 0.0) <= _NOW,
+)
+_FRESH = and_(
+    _M.draft_id.is_(None),
+    or_(
+        _M.state == "new",
+        and_(_M.state == "failed", _M.next_attempt_at <= _NOW),
+        and_(_M.state == "claimed", _M.lease_until <= _NOW),
+    ),
+)
+_TAKE = (
+    update(messages)
+    .where(_IN_MAILBOX, _M.message_id.in_(bindparam("key_ids", expanding=True)))
+    .values(
+        state=bindparam("new_state"),
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("until", type_=Double),
+        attempts=_M.attempts + 1,
+        next_attempt_at=None,
+        updated_at=_NOW,
+    )
+)
+
+
+@lru_cache(maxsize=64)
+def _claimable(drafted: bool, limit: int) -> Select[Any]:
+    """Up to `limit` claimable rows of the mailbox (`drafted` ones, or fresh ones), oldest first, skipping locked
+    rows."""
+    return (
+        select(_M.message_id, _M.thread_id, _M.attempts, _M.claimed_by, _M.draft_id, _M.draft_message_id)
+        .where(_IN_MAILBOX, _DRAFTED if drafted else _FRESH)
+        .order_by(_M.first_seen_at, _M.message_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def cursor_number(cursor: str) -> int:
@@ -80,44 +145,24 @@ def claim_rows(
 ) -> tuple[list[Claim], int]:
     """Hand `worker` up to `limit` messages (drafted ones first, then the rest, oldest first), skipping rows other
     transactions hold; the claims and how many were taken over from an expired lease."""
-    drafted = and_(
-        _M.state == "drafted",
-        func.coalesce(_M.lease_until, 0.0) <= now,
-        func.coalesce(_M.next_attempt_at, 0.0) <= now,
-    )
-    fresh = and_(
-        _M.draft_id.is_(None),
-        or_(
-            _M.state == "new",
-            and_(_M.state == "failed", _M.next_attempt_at <= now),
-            and_(_M.state == "claimed", _M.lease_until <= now),
-        ),
-    )
     claims: list[Claim] = []
     taken_over = 0
-    for condition, state in ((drafted, "drafted"), (fresh, "claimed")):
+    for drafted, state in ((True, "drafted"), (False, "claimed")):
         if len(claims) >= limit:
             break
-        rows = conn.execute(
-            select(_M.message_id, _M.thread_id, _M.attempts, _M.claimed_by, _M.draft_id, _M.draft_message_id)
-            .where(_M.mailbox == mailbox, condition)
-            .order_by(_M.first_seen_at, _M.message_id)
-            .limit(limit - len(claims))
-            .with_for_update(skip_locked=True)
-        ).all()
+        rows = conn.execute(_claimable(drafted, limit - len(claims)), {"key_mailbox": mailbox, "now": now}).all()
         if not rows:
             continue
         conn.execute(
-            update(messages)
-            .where(_M.mailbox == mailbox, _M.message_id.in_([row.message_id for row in rows]))
-            .values(
-                state=state,
-                claimed_by=worker,
-                lease_until=lease_until,
-                attempts=_M.attempts + 1,
-                next_attempt_at=None,
-                updated_at=now,
-            )
+            _TAKE,
+            {
+                "key_mailbox": mailbox,
+                "key_ids": [row.message_id for row in rows],
+                "new_state": state,
+                "worker": worker,
+                "until": lease_until,
+                "now": now,
+            },
         )
         taken_over += sum(1 for row in rows if row.claimed_by is not None)
         claims += [
@@ -130,8 +175,8 @@ def claim_rows(
 
 def live_row(conn: Connection, claim: Claim, now: float, description: str) -> RowMapping:
     """The claimed message's row, locked; LostClaimError unless the claim's worker still holds it unexpired."""
-    key = and_(_M.mailbox == claim.mailbox, _M.message_id == claim.message_id)
-    row = conn.execute(select(messages).where(key).with_for_update()).mappings().first()
+    key = {"key_mailbox": claim.mailbox, "key_message_id": claim.message_id}
+    row = conn.execute(_LIVE_ROW, key).mappings().first()
     if row is None:
         raise LostClaimError(
             f"Message {claim.message_id} of mailbox {claim.mailbox!r} is not in the ledger {description}: "
@@ -154,8 +199,8 @@ def write_record(conn: Connection, row: RowMapping, record: Record | None, value
     its timings and tokens added."""
     if record is not None:
         values = _record_values(conn, row, record) | values
-    key = and_(_M.mailbox == row["mailbox"], _M.message_id == row["message_id"])
-    conn.execute(update(messages).where(key).values(values | {"updated_at": now}))
+    key = {"key_mailbox": row["mailbox"], "key_message_id": row["message_id"]}
+    conn.execute(_UPDATE_ROW, values | {"updated_at": now} | key)
 
 
 def _record_values(conn: Connection, row: RowMapping, record: Record) -> dict[str, Any]:
@@ -181,10 +226,10 @@ def _record_values(conn: Connection, row: RowMapping, record: Record) -> dict[st
         }
     calls = tool_rows(record.tools, record.tool_errors)
     if calls:
-        mine = and_(_T.mailbox == row["mailbox"], _T.message_id == row["message_id"])
-        first = conn.execute(select(func.coalesce(func.max(_T.position) + 1, 0)).where(mine)).scalar_one()
+        key = {"key_mailbox": row["mailbox"], "key_message_id": row["message_id"]}
+        first = conn.execute(_NEXT_POSITION, key).scalar_one()
         conn.execute(
-            tool_calls.insert(),
+            _INSERT_CALLS,
             [
                 {"mailbox": row["mailbox"], "message_id": row["message_id"], "position": first + i, "tool": tool,
                  "error": error}

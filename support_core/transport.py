@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, uvicorn_config
+from support_core.stdio_pipes import serve_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ async def run_server(
     """Run an MCP server on stdio, or on HTTP behind the checks above (the bearer token and allowed hosts of
     `settings`) and `limits` (default: `HttpLimits()`); Streamable HTTP is `stateless` unless told otherwise."""
     if transport == "stdio":
-        await server.run_stdio_async()
+        await serve_stdio(server)
         return
     token = settings.mcp_bearer_token.get_secret_value() if settings.mcp_bearer_token else None
     app = http_app(
