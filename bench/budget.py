@@ -240,7 +240,8 @@ async def run(quick: bool = False) -> Section:
         "Shopify: escalate_ticket uses the local ticket sink (no Shopify request) and get_policies is cached by "
         "shopify-mcp, so requests ≤ Shopify tool calls; a lookup is one GraphQL request unless the answer is "
         "bigger than the first page (an order with more than 5 line items, a customer with more than one order "
-        "listed, a product with more variants than the first page: exact-size follow-ups). Requested cost (what "
+        "listed, a product with more variants than the first page, a product search that finds more than one "
+        "product or a first product of several variants: exact-size follow-ups). Requested cost (what "
         f"Shopify reserves from the bucket up front) is {_cost_ratio(processed)} the actual cost over these messages "
         "(target ≤ 2x per query; per kind of lookup in benchmark 5); THROTTLED responses: "
         + ("none." if not any(i["throttled"] for g in groups.values() for i in g) else "some (see benchmark 5)."),

@@ -123,15 +123,15 @@ def _sandbox_lookups(store: Store) -> dict[str, list[Lookup]]:
     orders = [(o.name, o.email or "") for o in store.orders]
     emails = sorted({o.email.casefold() for o in store.orders if o.email})
     handles = [p.handle for p in store.products]
-    words = sorted({p.title.split()[0] for p in store.products})
+    words = sorted({p.title.split()[0] for p in store.products if p.status == "ACTIVE"})  # "nothing found" apart
     codes = [str(c["code"]) for d in store.discounts for c in d.codes]
     owner = orders[0][1]
 
     def product(handle: str, locations: bool) -> Lookup:
         return lambda ctx: ctx.catalog.get(handle=handle, include_locations=locations)
 
-    def search(word: str) -> Lookup:
-        return lambda ctx: ctx.catalog.search(word, 5)
+    def search(word: str, limit: int = 5) -> Lookup:
+        return lambda ctx: ctx.catalog.search(word, limit)
 
     def code(value: str) -> Lookup:
         return lambda ctx: ctx.discounts.check(value)
@@ -147,6 +147,8 @@ def _sandbox_lookups(store: Store) -> dict[str, list[Lookup]]:
         "get_product": [product(h, False) for h in handles],
         "get_product, include_locations": [product(h, True) for h in handles],
         "search_products (limit 5)": [search(w) for w in words],
+        "search_products (limit 10, as the agents ask)": [search(w, 10) for w in words],
+        "search_products, nothing found": [search("submarine")],
         "check_discount_code": [code(c) for c in codes],
         "check_discount_code, unknown code": [code("NO-SUCH-CODE")],
         "list_promotions (cached after)": [lambda ctx: ctx.discounts.promotions()],
@@ -187,10 +189,16 @@ def notes(results: list[KindCost]) -> list[str]:
         "follow-ups sized from what is left (`OrderPage`). Of the actual cost, 10 points are the five totals "
         "besides `total` and 2 per line item its unit price, which no reply reads but the tool's output schema "
         "promises; dropping them would bring a typical order from ~37 to ~23 points.",
-        "Above the target by design: an answer that finds nothing (the query is sized for one record, the answer is "
-        "an empty page: 'not found', 'unknown code'); search_products, which asks for `limit` products of up to 20 "
-        "variants each in one request whatever the search finds (meeting 2x needs a count request first: not done); "
-        "stock per location of a product that tracks no inventory (the gift card: 35 for 14).",
+        "A product search is at most two requests: the first product found in full (one variant) with the id and "
+        "variant count of every product found (32 points reserved for a limit of 5, 42 for 10), then, when there is "
+        "more, one follow-up (`ProductsFound`) asking for each other product with exactly its number of variants (up "
+        "to 20, as before) and for the first product's other variants. Before: one request of `limit` products of 20 "
+        "variants each, 372 points reserved for a limit of 5 whatever the search found (7.5x for a typical search).",
+        "Above the target by design: an answer that finds nothing (the query is sized for one record, or for a "
+        "search's first product and counts, the answer is an empty page: 'not found', 'unknown code', a search for "
+        "'submarine': 32 for 4, was 372 for 2); a search with a limit above 5 that finds a single product with few "
+        "of the six product facts (the gift card, limit 10: 42 for 18); stock per location of a product that tracks "
+        "no inventory (the gift card: 35 for 14).",
         "Costs follow Shopify's documented rules (scalars and enums 0, objects 1, connections 2 + first x (1 + "
         "node)), which the emulator implements; a plain list without `first` is charged as one element (not "
         "documented), and a null object 1 (as Shopify answered for a missing product). Standard plan: 100 points/s "

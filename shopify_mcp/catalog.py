@@ -10,12 +10,18 @@ from shopify_mcp.client import AdminClient
 from shopify_mcp.errors import InvalidInputError, NotFoundError
 from shopify_mcp.inputs import normalise_handle, search_text, search_value
 from shopify_mcp.orders import money
+from shopify_mcp.queries import SEARCH_SLOTS
 from support_core.store import LocationStock, Money, Product, ProductSearch, StockStatus, Variant
 
 LOW_STOCK = 5
 SEARCH_VARIANTS = 20
 VARIANTS = 40
 """Variants per product in search results and in get_product; both keep a query under Shopify's 1,000-point cap."""
+HEAD_VARIANTS = 1
+"""Variants of the first product in a search's first answer (`ProductsSearch`), beside the id and variant count of
+every product found; `ProductsFound` then fetches the rest, each exactly. One keeps the first answer within twice its
+cost whatever the product: 32 points reserved for a limit of 5, at least 18 used when a single product is found (a
+limit of 10 reserves 42: a lone product with fewer than 3 of the 6 facts uses less than half, e.g. 18)."""
 FIRST_VARIANTS = 4
 FIRST_VARIANTS_WITH_LOCATIONS = 1
 """Variants in get_product's first answer (with the count of all); `ProductVariants` then asks for exactly the rest,
@@ -123,12 +129,35 @@ class Catalog:
             searches.insert(0, f"sku:{search_value(query.strip())}{status}")
         nodes: list[dict[str, Any]] = []
         for terms in searches:
-            variables = {"query": terms, "first": limit, "withLocations": False, "variants": SEARCH_VARIANTS}
-            variables |= self._facts
-            nodes = (await self._client.execute("ProductsSearch", variables))["products"]["nodes"]
+            nodes = await self._search(terms, limit)
             if nodes:
                 break
         return ProductSearch(query=query, products=[product_model(n, self._keys, False) for n in nodes])
+
+    async def _search(self, terms: str, limit: int) -> list[dict[str, Any]]:
+        """The products a search finds, each with up to `SEARCH_VARIANTS` variants, in at most two requests: the
+        first product in full with the ids and variant counts of all, then the others (and the first one's remaining
+        variants), each asked for with exactly its number of variants."""
+        variables = {"query": terms, "first": limit, "withLocations": False, "variants": HEAD_VARIANTS, **self._facts}
+        data = await self._client.execute("ProductsSearch", variables)
+        head: list[dict[str, Any]] = data["head"]["nodes"]
+        found: list[dict[str, Any]] = data["products"]["nodes"]
+        nodes = {node["id"]: node for node in head}
+        others = [node for node in found if node["id"] not in nodes][:SEARCH_SLOTS]
+        rest = _rest_of_head(head[0]) if head else None
+        if not others and rest is None:
+            return head
+        follow_up = _follow_up(str((head or found)[0]["id"]), others, rest) | self._facts
+        answer = await self._client.execute("ProductsFound", follow_up)
+        page = (answer.get("rest") or {}).get("variants")
+        if rest is not None and page:
+            variants = head[0]["variants"]
+            variants["nodes"] = [*variants["nodes"], *page["nodes"]]
+            variants["pageInfo"] = page["pageInfo"]
+        for slot, node in enumerate(others, start=1):
+            if answer.get(f"p{slot}"):
+                nodes[node["id"]] = answer[f"p{slot}"]
+        return [nodes[node["id"]] for node in found if node["id"] in nodes] or head
 
     async def get(
         self, handle: str | None = None, product_id: str | None = None, include_locations: bool = False
@@ -155,7 +184,7 @@ class Catalog:
     async def _rest_of_variants(self, node: dict[str, Any], include_locations: bool) -> None:
         """Up to `VARIANTS` variants in all, each page exactly as big as the count says is left."""
         variants = node["variants"]
-        total = min(VARIANTS, int((node.get("variantsCount") or {}).get("count") or VARIANTS))
+        total = _variant_count(node, VARIANTS)
         while variants["pageInfo"].get("hasNextPage") and len(variants["nodes"]) < VARIANTS:
             first = max(1, total - len(variants["nodes"]))
             after = variants["pageInfo"].get("endCursor")
@@ -166,3 +195,31 @@ class Catalog:
                 break
             variants["nodes"] = [*variants["nodes"], *page["nodes"]]
             variants["pageInfo"] = page["pageInfo"]
+
+
+def _variant_count(node: dict[str, Any], most: int) -> int:
+    """The product's number of variants (`variantsCount`), at most `most` (`most` when the count is missing; every
+    product has at least one variant)."""
+    return min(most, int((node.get("variantsCount") or {}).get("count") or most))
+
+
+def _rest_of_head(node: dict[str, Any]) -> dict[str, Any] | None:
+    """`ProductsFound` variables for the variants after the first page of a search's first product, if it has more
+    (up to `SEARCH_VARIANTS` in all)."""
+    variants = node["variants"]
+    if not variants["pageInfo"].get("hasNextPage") or len(variants["nodes"]) >= SEARCH_VARIANTS:
+        return None
+    left = max(1, _variant_count(node, SEARCH_VARIANTS) - len(variants["nodes"]))
+    return {"withRest": True, "after": variants["pageInfo"].get("endCursor"), "rest": left}
+
+
+def _follow_up(head: str, others: list[dict[str, Any]], rest: dict[str, Any] | None) -> dict[str, Any]:
+    """`ProductsFound` variables: slot i holds the i-th other product with exactly its number of variants; the
+    unused slots repeat the head's id (skipped by `@include`, but the document declares every slot's id)."""
+    variables: dict[str, Any] = {"head": head, **(rest or {})}
+    for slot in range(1, SEARCH_SLOTS + 1):
+        variables[f"id{slot}"] = head
+    for slot, node in enumerate(others, start=1):
+        count = _variant_count(node, SEARCH_VARIANTS)
+        variables |= {f"id{slot}": node["id"], f"variants{slot}": count, f"with{slot}": True}
+    return variables

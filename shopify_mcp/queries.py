@@ -47,8 +47,8 @@ fragment VariantFields on ProductVariant {
 }
 """
 
-PRODUCT_FIELDS = f"""
-fragment ProductFields on Product {{
+PRODUCT_CORE = f"""
+fragment ProductCore on Product {{
   id
   title
   handle
@@ -62,23 +62,69 @@ fragment ProductFields on Product {{
   totalInventory
   priceRangeV2 {{ minVariantPrice {{ {MONEY} }} maxVariantPrice {{ {MONEY} }} }}
   metafields(namespace: "custom", keys: $keys, first: $facts) {{ nodes {{ key type value }} }}
-  variants(first: $variants) {{ nodes {{ ...VariantFields }} pageInfo {{ hasNextPage endCursor }} }}
 }}
 """
+
+VARIANT_PAGE = "nodes { ...VariantFields } pageInfo { hasNextPage endCursor }"
+
+PRODUCT_FIELDS = (
+    f"""
+fragment ProductFields on Product {{
+  ...ProductCore
+  variants(first: $variants) {{ {VARIANT_PAGE} }}
+}}
+"""
+    + PRODUCT_CORE
+)
 
 PRODUCTS_SEARCH = (
     """
 query ProductsSearch(
   $query: String!, $first: Int!, $withLocations: Boolean!, $variants: Int!, $keys: [String!], $facts: Int! = 15
 ) {
-  products(first: $first, query: $query) {
-    nodes { ...ProductFields }
-  }
+  head: products(first: 1, query: $query) { nodes { ...ProductFields variantsCount { count } } }
+  products(first: $first, query: $query) { nodes { id handle variantsCount { count } } }
 }
 """
     + PRODUCT_FIELDS
     + VARIANT_FIELDS
 )
+"""A search's first answer: the first product found in full (`$variants` of its variants and the count of all), and
+the id and number of variants of every product found. `ProductsFound` then asks for the others and the first one's
+remaining variants, each sized exactly, so Shopify's up-front charge stays within twice what the answers hold (a
+search sized for `$first` products that finds none is the exception: 32 points reserved for 4 at `$first` 5)."""
+
+SEARCH_SLOTS = 9
+"""Products `ProductsFound` can fetch besides the first one (a search returns at most 10)."""
+
+
+def _products_found() -> str:
+    slots = range(1, SEARCH_SLOTS + 1)
+    declared = ",\n  ".join(f"$id{i}: ID!, $variants{i}: Int! = 1, $with{i}: Boolean! = false" for i in slots)
+    fetched = "\n".join(
+        f"  p{i}: product(id: $id{i}) @include(if: $with{i}) {{"
+        f" ...ProductCore variants(first: $variants{i}) {{ {VARIANT_PAGE} }} }}"
+        for i in slots
+    )
+    return (
+        f"""
+query ProductsFound(
+  $withLocations: Boolean! = false, $keys: [String!], $facts: Int! = 15,
+  $head: ID!, $after: String, $rest: Int! = 1, $withRest: Boolean! = false,
+  {declared}
+) {{
+  rest: product(id: $head) @include(if: $withRest) {{ variants(first: $rest, after: $after) {{ {VARIANT_PAGE} }} }}
+{fetched}
+}}
+"""
+        + PRODUCT_CORE
+        + VARIANT_FIELDS
+    )
+
+
+PRODUCTS_FOUND = _products_found()
+"""The rest of a search (fixed slots `p1`..`p9`, the unused ones skipped by `@include`): each product with exactly as
+many variants as its count, and the first product's variants after its first page (`rest`)."""
 
 PRODUCT_BY_HANDLE = (
     """
@@ -267,6 +313,7 @@ ALL_OPERATIONS: dict[str, str] = {
     "OrdersByEmail": ORDERS_BY_EMAIL,
     "CustomerProfile": CUSTOMER_PROFILE,
     "ProductsSearch": PRODUCTS_SEARCH,
+    "ProductsFound": PRODUCTS_FOUND,
     "ProductByHandle": PRODUCT_BY_HANDLE,
     "ProductById": PRODUCT_BY_ID,
     "ProductVariants": PRODUCT_VARIANTS,

@@ -4,8 +4,8 @@ Shopify takes the requested cost from the bucket before running a query and give
 so a burst of lookups needs `requested` points each, while the sustained rate depends on `actual`. These tests run
 the real lookups over the sandbox store and read both costs from the emulator's request log (Shopify's documented
 cost rules, see `shopify_mcp.emulator.cost`). Documented exceptions, each pinned below: an answer that finds nothing
-(the query was sized for a record; the answer holds none), product search (see the test), and stock per location of
-a product that tracks no inventory.
+(the query was sized for a record, or a search for its first product; the answer holds none), and stock per location
+of a product that tracks no inventory.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from shopify_mcp.catalog import SEARCH_VARIANTS
 from shopify_mcp.context import ShopifyContext, open_context
 from shopify_mcp.emulator import build_store, load_sandbox_store
 from shopify_mcp.errors import NotFoundError
@@ -110,12 +111,91 @@ async def test_discounts_promotions_and_policies(ctx: ShopifyContext, emulator: 
     assert _costs(emulator, since) == [("DiscountByCode", 9, 1)]  # not found: the null node still costs 1
 
 
-async def test_product_search_is_not_within_budget_yet(ctx: ShopifyContext, emulator: ShopifyEmulator) -> None:
-    """Search asks for `limit` products of up to 20 variants each, in one request: Shopify reserves that much
-    whatever the search finds. Meeting the budget needs the count first (2+ requests per search): not done yet."""
-    await ctx.catalog.search("leggings", 5)
-    ((name, requested, actual),) = _costs(emulator)
-    assert name == "ProductsSearch" and requested == 2 + 5 * 74 and actual < requested / 2
+SEARCHES = ("leggings", "jacket", "compression", "running", "recovery", "yoga mat", "gift card", "AUR-LEG-M-BLK")
+"""Typical searches: several products, one multi-variant product, a one-variant product, a SKU."""
+
+
+async def test_product_searches_reserve_at_most_twice_what_they_return(tmp_path: Path) -> None:
+    emulator = ShopifyEmulator(store=load_sandbox_store(), bucket_size=1e9, restore_rate=1e9)  # costs, not waits
+    words = sorted({p.title.split()[0] for p in emulator.store.products if p.status == "ACTIVE"})
+    over = []
+    async with open_context(make_settings(tmp_path), emulator=emulator) as ctx:
+        for query in (*SEARCHES, *words):
+            for limit in (1, 5, 10):
+                since = len(emulator.requests)
+                assert (await ctx.catalog.search(query, limit)).products, query
+                costs = _costs(emulator, since)
+                # the first product whole with every product's variant count, then the others exactly: no N+1
+                assert [name for name, *_ in costs] in (["ProductsSearch"], ["ProductsSearch", "ProductsFound"])
+                over += [(query, limit, *cost) for cost in _over_budget(costs)]
+        since = len(emulator.requests)
+        await ctx.catalog.search("leggings")  # two products of 8 and 3 variants
+        leggings = _costs(emulator, since)
+        since = len(emulator.requests)
+        await ctx.catalog.search("yoga mat")  # one product of one variant: one request
+        yoga_mat = _costs(emulator, since)
+    # the one exception: a limit of 10 and a single product found, with none of the six facts (the gift card)
+    assert over == [("gift card", 10, "ProductsSearch", 42, 18)]
+    assert leggings == [("ProductsSearch", 32, 25), ("ProductsFound", 47, 46)]  # was 372 reserved for 61 used
+    assert yoga_mat == [("ProductsSearch", 32, 21)]  # was 372 for 16
+
+
+async def test_a_search_returns_each_product_as_get_product_does(ctx: ShopifyContext) -> None:
+    for word in ("running", "compression", "recovery"):
+        found = await ctx.catalog.search(word, 10)
+        assert len(found.products) >= 3
+        for product in found.products:
+            assert product == await ctx.catalog.get(handle=product.handle)  # every variant, every field
+
+
+async def test_a_search_that_finds_nothing_is_the_worst_case(ctx: ShopifyContext, emulator: ShopifyEmulator) -> None:
+    assert (await ctx.catalog.search("submarine")).products == []
+    # sized for the first product and five counts (was 372); the answer is two empty pages
+    assert _costs(emulator) == [("ProductsSearch", 32, 4)]
+
+
+def _store_with_big_products() -> Any:
+    """The sandbox store plus three 'Trail' products of 30, 18 and 1 variants."""
+    text = resources.files("shopify_mcp").joinpath("sandbox/store.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    template = document["products"][0]
+    for product_id, size in ((201, 30), (202, 18), (203, 1)):
+        variants = [
+            {
+                **template["variants"][0],
+                "id": product_id * 100 + i,
+                "title": f"Size {i}",
+                "options": {"Size": str(i)},
+                "sku": f"TRL-{product_id}-{i}",
+                "stock": {"1": i},
+            }
+            for i in range(1, size + 1)
+        ]
+        title = f"Trail {size}-Variant Tights"
+        handle = f"trail-{size}-variant-tights"
+        document["products"].append(
+            {**template, "id": product_id, "handle": handle, "title": title, "options": ["Size"], "variants": variants}
+        )
+    return build_store(document, now=load_sandbox_store().now)
+
+
+async def test_search_returns_the_variants_of_products_with_many(tmp_path: Path) -> None:
+    emulator = ShopifyEmulator(store=_store_with_big_products())
+    async with open_context(make_settings(tmp_path), emulator=emulator) as ctx:
+        found = await ctx.catalog.search("trail tights")
+        eighteen = await ctx.catalog.search("trail 18-variant tights")
+        whole = await ctx.catalog.get(handle="trail-30-variant-tights")
+    big, middle, _ = found.products
+    assert [len(p.variants) for p in found.products] == [SEARCH_VARIANTS, 18, 1]  # as before: 20 at most,
+    assert [p.more_variants for p in found.products] == [True, False, False]  # the rest via get_product
+    assert [v.title for v in big.variants] == [f"Size {i}" for i in range(1, 21)]
+    assert [v.stock for v in middle.variants] == list(range(1, 19))
+    assert [len(whole.variants), whole.more_variants] == [30, False]
+    assert eighteen.products == [middle]  # the first product found: 1 variant first, then exactly the other 17
+    costs = _costs(emulator)
+    assert [name for name, *_ in costs][:4] == ["ProductsSearch", "ProductsFound"] * 2
+    assert _over_budget(costs) == []
+    assert [r.variables["rest"] for r in emulator.requests if r.operation == "ProductsFound"] == [19, 17]
 
 
 def _big_order_store() -> Any:

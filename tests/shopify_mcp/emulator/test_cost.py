@@ -8,11 +8,12 @@ import graphql
 import httpx
 import pytest
 
+from shopify_mcp.catalog import HEAD_VARIANTS, SEARCH_VARIANTS
 from shopify_mcp.emulator import CostBucket
 from shopify_mcp.emulator.cost import CostCalculator
 from shopify_mcp.emulator.resolvers import executable_schema
 from shopify_mcp.order_pages import MAX_LINES, MAX_RETURNS, MAX_SHIPPED
-from shopify_mcp.queries import ALL_OPERATIONS
+from shopify_mcp.queries import ALL_OPERATIONS, SEARCH_SLOTS
 from support_testing.shopify_emulator import ShopifyEmulator
 from tests.shopify_mcp.emulator.conftest import FakeClock, gql
 
@@ -147,8 +148,9 @@ async def test_a_query_over_the_single_query_limit_is_refused(http: httpx.AsyncC
     assert emu.bucket.status()["currentlyAvailable"] == 2000  # nothing was charged
 
 
-# The largest page sizes the project's lookups send (catalog search limit 10 with 20 variants, product pages with
-# 40 variants and locations, order lists of 10, 50 active discounts). Keep in step with the callers.
+# The largest page sizes the project's lookups send (catalog search limit 10, its follow-up with 9 products of 20
+# variants and the first one's other 19, product pages with 40 variants and locations, order lists of 10, 50 active
+# discounts). Keep in step with the callers.
 PROJECT_VARIABLES: dict[str, dict[str, Any]] = {
     "OrderByName": {"query": 'name:"#1002"'},
     "OrderPage": {
@@ -163,7 +165,16 @@ PROJECT_VARIABLES: dict[str, dict[str, Any]] = {
     },
     "OrdersByEmail": {"query": 'email:"ana@example.com"', "first": 10, "withCount": True},
     "CustomerProfile": {"email": "ana@example.com"},
-    "ProductsSearch": {"query": "tee", "first": 10, "withLocations": False, "variants": 20},
+    "ProductsSearch": {"query": "tee", "first": 10, "withLocations": False, "variants": HEAD_VARIANTS},
+    "ProductsFound": {
+        "head": "gid://shopify/Product/10",
+        "after": "eyJvZmZzZXQiOiAwfQ",
+        "rest": SEARCH_VARIANTS - 1,
+        "withRest": True,
+        **{f"id{i}": "gid://shopify/Product/10" for i in range(1, SEARCH_SLOTS + 1)},
+        **{f"variants{i}": SEARCH_VARIANTS for i in range(1, SEARCH_SLOTS + 1)},
+        **{f"with{i}": True for i in range(1, SEARCH_SLOTS + 1)},
+    },
     "ProductByHandle": {"handle": "merino-running-tee", "withLocations": True, "variants": 40},
     "ProductById": {"id": "gid://shopify/Product/10", "withLocations": True, "variants": 40},
     "ProductVariants": {

@@ -110,15 +110,44 @@ async def test_product_search_by_sku_title_and_words(api: httpx.AsyncClient) -> 
 
 async def test_per_location_stock_only_when_asked(api: httpx.AsyncClient) -> None:
     variables = {"query": "sku:TEE-S", "first": 1, "withLocations": False, "variants": 20}
-    (product,) = (await run(api, "ProductsSearch", variables))["products"]["nodes"]
+    (product,) = (await run(api, "ProductsSearch", variables))["head"]["nodes"]
     assert "inventoryLevels" not in product["variants"]["nodes"][0]["inventoryItem"]
-    (product,) = (await run(api, "ProductsSearch", {**variables, "withLocations": True}))["products"]["nodes"]
+    (product,) = (await run(api, "ProductsSearch", {**variables, "withLocations": True}))["head"]["nodes"]
     small, medium = product["variants"]["nodes"]
     assert small["inventoryQuantity"] == 5 and small["availableForSale"] is True
     assert medium["inventoryQuantity"] == 0 and medium["availableForSale"] is False
     assert small["inventoryItem"]["inventoryLevels"]["nodes"] == [
         {"location": {"name": "Madrid warehouse"}, "quantities": [{"name": "available", "quantity": 3}]},
         {"location": {"name": "Lisbon store"}, "quantities": [{"name": "available", "quantity": 2}]},
+    ]
+
+
+async def test_a_search_counts_variants_and_the_follow_up_answers_only_the_slots_asked_for(
+    api: httpx.AsyncClient,
+) -> None:
+    variables = {"query": "status:active", "first": 5, "withLocations": False, "variants": 1}
+    first = await run(api, "ProductsSearch", variables)
+    (head,) = first["head"]["nodes"]
+    assert head["handle"] == "merino-running-tee" and head["variantsCount"] == {"count": 2}
+    assert [v["sku"] for v in head["variants"]["nodes"]] == ["TEE-S"] and head["variants"]["pageInfo"]["hasNextPage"]
+    found = [(p["handle"], p["variantsCount"]["count"]) for p in first["products"]["nodes"]]
+    assert found == [("merino-running-tee", 2), ("gift-card", 1), ("preorder-jacket", 1)]
+    jacket = first["products"]["nodes"][2]["id"]
+    follow_up = {
+        **{f"id{i}": head["id"] for i in range(1, 10)},
+        "head": head["id"],
+        "after": head["variants"]["pageInfo"]["endCursor"],
+        "rest": 1,
+        "withRest": True,
+        "id1": jacket,
+        "variants1": 1,
+        "with1": True,
+    }
+    rest = await run(api, "ProductsFound", follow_up)
+    assert sorted(rest) == ["p1", "rest"]  # the slots not asked for are skipped
+    assert [v["sku"] for v in rest["rest"]["variants"]["nodes"]] == ["TEE-M"]
+    assert rest["p1"]["handle"] == "preorder-jacket" and [v["sku"] for v in rest["p1"]["variants"]["nodes"]] == [
+        "JKT-L"
     ]
 
 
@@ -245,6 +274,14 @@ async def test_every_operation_over_the_sandbox_store() -> None:
             "first": 5,
             "withLocations": False,
             "variants": 20,
+        },
+        "ProductsFound": {
+            "head": product.id,
+            "after": "eyJvZmZzZXQiOiAwfQ",
+            "withRest": True,
+            **{f"id{i}": product.id for i in range(1, 10)},
+            "with1": True,
+            "variants1": 3,
         },
         "ProductByHandle": {"handle": product.handle, "withLocations": True, "variants": 40},
         "ProductById": {"id": product.id, "withLocations": False, "variants": 40},
