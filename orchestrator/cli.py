@@ -256,9 +256,6 @@ async def _run(
 async def _chat(
     secrets: Secrets, config: AgentConfig, message: str | None, email: str | None, out: TextIO, err: TextIO
 ) -> int:
-    from orchestrator.chat import ChatAnswer, ChatTurn, answer, router
-    from orchestrator.runner import build_llm, server_specs
-    from orchestrator.servers import ToolServers
     from support_core.addresses import AddressError, normalise_address
 
     if email is not None:
@@ -267,6 +264,9 @@ async def _chat(
         except AddressError as exc:
             err.write(f"support-agent: --email: {exc}\n")
             return 2
+    from orchestrator.chat import ChatAnswer, ChatTurn, answer, router  # after the check: a refused address needs none
+    from orchestrator.runner import build_llm, server_specs
+    from orchestrator.servers import ToolServers
 
     def show(reply: ChatAnswer) -> None:
         out.write(reply.response.rstrip() + "\n\n")

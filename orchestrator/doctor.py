@@ -19,8 +19,6 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
 from pydantic import ValidationError
 
 from support_core.diagnosis import (
@@ -201,6 +199,9 @@ async def server_checks(spec: ServerSpec, call_timeout: float) -> list[Check]:
     The server is started from the daemon's `ServerSpec` (same command, arguments and environment); only its
     stderr is kept, so that the one-line error of a server that exits at start-up can be quoted.
     """
+    from mcp import Client, StdioServerParameters  # not at the top: the other commands need no MCP client
+    from mcp.client.stdio import stdio_client
+
     label = f"{SERVER_LABELS.get(spec.name, spec.name.title())} server"
     how = f"reached at {_shown(spec.url)}" if spec.url else f"started over stdio (python -m {spec.module})"
     started = False

@@ -6,6 +6,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
@@ -92,8 +93,16 @@ class _Rule(NamedTuple):
     key: str
     """What a hit is evidence for: a category, 'handover:<reason>', or a mood signal ('anger', 'urgent', ...)."""
     weight: int
-    pattern: re.Pattern[str]
-    """The rule without its leading word boundary, so the regex engine can skip ahead on its first letters."""
+    source: str
+    """The rule's regular expression without its leading word boundary, so the regex engine can skip ahead on its
+    first letters. Compiled on first use (`_pattern`): a message tries only the rules anchored on its words."""
+
+
+@cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """A rule's compiled expression, compiled once per process on first use (there are about 2,000 rules, and
+    compiling them all would cost every process that imports the router a quarter of a second)."""
+    return re.compile(source)
 
 
 def _anchors(rule: str) -> tuple[str, ...]:
@@ -166,10 +175,10 @@ def _index_rules(sources: Iterable[tuple[str, int, str]]) -> dict[str, list[tupl
         for alternative in _split_alternatives(source):
             inflected, anchor_source = _inflected(normalize(alternative))
             body = inflected.replace("*", r"\w*").replace(" ", r"\W+")
-            pattern = re.compile(rf"(?:{body})(?!\w)")
+            source = rf"(?:{body})(?!\w)"
             number += 1
             for anchor in set(_anchors(anchor_source)):
-                index.setdefault(anchor[:_PREFIX], []).append((number, _Rule(key, weight, pattern)))
+                index.setdefault(anchor[:_PREFIX], []).append((number, _Rule(key, weight, source)))
     return index
 
 
@@ -182,7 +191,11 @@ def _sources() -> Iterable[tuple[str, int, str]]:
     yield from ((key, 1, source) for key, source in _MOOD_WORDS.items())
 
 
-_RULE_INDEX = _index_rules(_sources())
+@cache
+def _rule_index() -> dict[str, list[tuple[int, _Rule]]]:
+    """The rules filed by anchor, built on first use (commands that never route, such as `doctor` or `stats`, do not
+    pay for it)."""
+    return _index_rules(_sources())
 
 
 def _evidence(raw: str) -> dict[str, int]:
@@ -193,12 +206,13 @@ def _evidence(raw: str) -> dict[str, int]:
     prefixes = {word[:end] for word in words for end in range(1, min(len(word), _PREFIX) + 1)} | {""}
     hits: dict[tuple[str, int, int], int] = {}
     tried: set[int] = set()
-    for anchor in _RULE_INDEX.keys() & prefixes:
-        for number, rule in _RULE_INDEX[anchor]:
+    index = _rule_index()
+    for anchor in index.keys() & prefixes:
+        for number, rule in index[anchor]:
             if number in tried:
                 continue
             tried.add(number)
-            for match in rule.pattern.finditer(text):
+            for match in _pattern(rule.source).finditer(text):
                 start = match.start()
                 if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
                     span = (rule.key, start, match.end())

@@ -6,24 +6,27 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import anyio
 import anyio.abc
 from pydantic import Field, SecretStr, ValidationError, create_model
 
-from orchestrator.api import HealthState, create_app
 from orchestrator.config import AgentConfig, Secrets
-from orchestrator.daemon import Hooks
 from orchestrator.errors import ConfigError, LedgerError, StartupError
-from orchestrator.ledger import Claim, Ledger
-from orchestrator.metrics import Metrics
-from orchestrator.pipeline import Outcome
-from orchestrator.runner import mailbox_address, open_runtime, run_forever, watch_signals
 from orchestrator.stats_command import AddParser
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
-from support_core.transport import EmbeddedServer, bind_socket, is_loopback, port_number
+
+if TYPE_CHECKING:
+    from orchestrator.api import HealthState
+    from orchestrator.daemon import Hooks
+    from orchestrator.ledger import Claim, Ledger
+    from orchestrator.metrics import Metrics
+    from orchestrator.pipeline import Outcome
+
+# The API, the daemon and the MCP transport are imported where they are used, not here: every command builds this
+# module's parser, and importing them would cost each one (`once`, `stats`, a mistyped flag) a large part of a second.
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +38,17 @@ CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
 """`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
 
 
+def port_number(text: str) -> int:
+    """`support_core.transport.port_number`, the argparse type of `--port`, imported when a port is parsed."""
+    from support_core.transport import port_number as parse
+
+    return parse(text)
+
+
 def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
     """`StartupError` unless there is a secret, or the insecure flag was given and the host is loopback only."""
+    from support_core.transport import is_loopback
+
     if secret:
         if len(secret) < 16:
             raise StartupError(f"{SECRET_ENV} is too short: use at least 16 random characters.")
@@ -53,6 +65,7 @@ def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
 def health_hooks(ledger: Ledger, health: HealthState, metrics: Metrics) -> Hooks:
     """The daemon hooks that keep the health probe and the metrics current: each poll's success or failure, and
     each message's ledger entry once its attempt ended."""
+    from orchestrator.daemon import Hooks
 
     async def on_poll(new: int, error: Exception | None) -> None:
         health.note_poll(None if error is None else f"{type(error).__name__}: {error}"[:300])
@@ -87,13 +100,24 @@ async def serve(
     signal cut the worker's drain short. `on_ready` gets the base URL once the port is bound (tests use port 0).
     `limits`: proxies believed, timeouts and the concurrency limit (default `HttpLimits()`: no proxy believed).
     """
+    from support_core.transport import EmbeddedServer, bind_socket
+
     try:
         check_secret(secret, insecure=insecure, host=host)
-        address = mailbox_address(secrets) if with_worker else CHAT_ONLY_ADDRESS
+        address = CHAT_ONLY_ADDRESS
+        if with_worker:
+            from orchestrator.runner import mailbox_address
+
+            address = mailbox_address(secrets)
         sock = bind_socket(host, port)  # the port first: a busy one is said before any tool server starts
     except (StartupError, ConfigError, LimitsError) as exc:
         err.write(f"support-agent serve: {exc}\n")
         return EXIT_CONFIG
+    from orchestrator.api import HealthState, create_app
+    from orchestrator.daemon import Hooks
+    from orchestrator.metrics import Metrics
+    from orchestrator.runner import open_runtime, run_forever, watch_signals
+
     poll_interval = config.daemon.poll_interval if interval is None else interval
     stop = stop or anyio.Event()
     force = anyio.Event()
