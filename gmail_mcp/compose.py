@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address as HeaderAddress
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -27,6 +28,28 @@ _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e
 _MAX_REFERENCES = 20
 _ALLOWED_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "blockquote", "a"}
 _LINK_LIKE = re.compile(r"@|://|\bwww\.|\.[a-z]{2,}\b|[<>]", re.IGNORECASE)
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib's header registry, remembering the class it makes for each header name: the stdlib builds a new
+    class (`type(...)`) every time a header is set, read or counted, a sixth of composing a reply. The classes hold
+    no state, so reusing one writes the same bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+POLICY = SMTP.clone(header_factory=_HeaderClasses())
+"""`email.policy.SMTP` with header classes made once per name; `POLICY_UTF8` is the same with `utf8=True`."""
+POLICY_UTF8 = POLICY.clone(utf8=True)
 
 
 def header_value(value: str) -> str:
@@ -97,7 +120,7 @@ def compose_reply(
     utf8 = not local.isascii()
     addr_spec = to.email if utf8 or domain.isascii() else _ascii_address(to.email)
     subject = reply_subject(original.subject)
-    message = EmailMessage(policy=SMTP.clone(utf8=True) if utf8 else SMTP)
+    message = EmailMessage(policy=POLICY_UTF8 if utf8 else POLICY)
     message["From"] = HeaderAddress(display_name=header_value(own_name or ""), addr_spec=own_address)
     if utf8:  # the stdlib refuses to build a non-ASCII local part: write the RFC 6532 header text ourselves
         name = header_value(to.name or "").replace("\\", "\\\\").replace('"', '\\"')

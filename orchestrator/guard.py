@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -136,19 +137,56 @@ class Evidence:
             self.add_text(str(value))
 
     def add_text(self, value: str) -> None:
-        text = visible_text(value)
-        self.urls.update(url for _, _, url in find_links(text))
-        self.order_numbers.update(_orders(text))
-        self.order_numbers.update(re.findall(r"#(\d{3,10})\b", text))
-        self.emails.update(_address_key(e) for e in _EMAIL.findall(text))
-        self.numbers.update(d for d in map(_digits, _LONG_NUMBER.findall(text)) if len(d) >= _MIN_DIGITS)
-        if text.strip().isdigit() and len(text.strip()) >= _MIN_DIGITS:
-            self.numbers.add(text.strip())
-        for token in data_tokens(text):
-            self.tokens.add(token.casefold())
-            if len(digits := _digits(token)) >= _MIN_DIGITS:
-                self.numbers.add(digits)  # `1Z 4E8W 9168 1203 9578`: its digits are this customer's too
-        self.streets.update(_street_key(found) for found in _STREET.findall(text))
+        found = _found_in(value) if len(value) <= _CACHED_TEXT else _scan(value)
+        self.urls.update(found.urls)
+        self.order_numbers.update(found.order_numbers)
+        self.emails.update(found.emails)
+        self.numbers.update(found.numbers)
+        self.streets.update(found.streets)
+        self.tokens.update(found.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What one text holds, by `Evidence` field: a pure function of the text, so the same text (a shop policy, a
+    product description, a tool's boilerplate, returned for message after message) is read once."""
+
+    urls: frozenset[str]
+    order_numbers: frozenset[str]
+    emails: frozenset[str]
+    numbers: frozenset[str]
+    streets: frozenset[str]
+    tokens: frozenset[str]
+
+
+_CACHED_TEXT = 20_000
+"""Longer texts are read every time rather than kept (the cache holds at most 1,024 texts up to this length)."""
+
+
+@lru_cache(maxsize=1024)
+def _found_in(value: str) -> _Found:
+    return _scan(value)
+
+
+def _scan(value: str) -> _Found:
+    text = visible_text(value)
+    orders = _orders(text) | set(re.findall(r"#(\d{3,10})\b", text))
+    numbers = {d for d in map(_digits, _LONG_NUMBER.findall(text)) if len(d) >= _MIN_DIGITS}
+    if text.strip().isdigit() and len(text.strip()) >= _MIN_DIGITS:
+        numbers.add(text.strip())
+    tokens: set[str] = set()
+    for token in data_tokens(text):
+        tokens.add(token.casefold())
+        if len(digits := _digits(token)) >= _MIN_DIGITS:
+            numbers.add(digits)  # `1Z 4E8W 9168 1203 9578`: its digits are this customer's too
+    return _Found(
+        urls=frozenset(url for _, _, url in find_links(text)),
+        order_numbers=frozenset(orders),
+        emails=frozenset(_address_key(e) for e in _EMAIL.findall(text)),
+        numbers=frozenset(numbers),
+        streets=frozenset(_street_key(found) for found in _STREET.findall(text)),
+        tokens=frozenset(tokens),
+    )
 
 
 @dataclass(frozen=True)

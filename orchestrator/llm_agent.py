@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
+
+from mcp.types import Tool
 
 from orchestrator.config import AgentConfig
 from orchestrator.errors import ToolCallError, ToolNotAllowedError
@@ -69,7 +72,7 @@ async def answer_llm(
     customer_name: str | None,
 ) -> AgentResult:
     """Let the model call the category's tools (identity bound in code) for a few rounds, then write the reply."""
-    specs = [to_openai_tool(t.name, t.description, t.input_schema) for t in await tools.schemas()]
+    specs = await _tool_specs(tools)
     context = [
         f"Reply language: {decision.language}",
         f"Order number mentioned: {decision.order_number or 'none'}",
@@ -93,6 +96,25 @@ async def answer_llm(
             messages.append(tool_message(call.id, await _run_tool(tools, call.name, call.arguments)))
     final = await llm.chat(model=config.engine.agent_model, messages=messages, tools=None)
     return AgentResult(text=final.content or "", usage=usage + final.usage, llm_calls=calls + 1)
+
+
+_SPECS: dict[tuple[int, tuple[str, ...]], tuple[list[Tool], list[dict[str, Any]]]] = {}
+"""Per server connection and allow-list: the tool listing the specs were made from, and the specs (the model's view
+of the tools). The listing is compared by identity, so a reused `id` can never hand out another server's specs."""
+
+
+async def _tool_specs(tools: BoundTools) -> list[dict[str, Any]]:
+    """The allowed tools as Chat Completions specs (`BoundTools.schemas`: the bound identity argument hidden). They
+    depend only on the server's listing and the allow-list, so they are made again only when the listing object
+    changes. Shared between messages: never mutated."""
+    listing = await tools.shopify.tools()
+    key = (id(tools.shopify), tools.allowed)
+    cached = _SPECS.get(key)
+    if cached is not None and cached[0] is listing:
+        return cached[1]
+    specs = [to_openai_tool(t.name, t.description, t.input_schema) for t in await tools.schemas()]
+    _SPECS[key] = (listing, specs)
+    return specs
 
 
 async def _run_tool(tools: BoundTools, name: str, arguments: dict[str, object] | None) -> str:

@@ -224,3 +224,49 @@ def test_reviewer_note_is_a_sanitised_hidden_header() -> None:
 def test_the_quote_attribution_speaks_the_replys_language(language: str, line: str) -> None:
     reply = compose_reply(original(), own_address=OWN, to=JOSE, body_text="x", quoted="Hola", language=language)
     assert line in bodies(parsed(reply.raw))["text/plain"]
+
+
+@pytest.mark.parametrize("utf8", [False, True])
+def test_the_reused_header_classes_write_the_bytes_the_stdlib_policy_writes(utf8: bool) -> None:
+    """compose's policy only remembers the stdlib's per-name header classes: every header kind it writes (addresses
+    with non-ASCII names, long folded References, unstructured, dates, MIME parameters) comes out byte-identical."""
+    from email.headerregistry import Address as HeaderAddress
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from gmail_mcp.compose import POLICY, POLICY_UTF8
+
+    def build(policy: object) -> bytes:
+        message = EmailMessage(policy=policy)  # type: ignore[arg-type]
+        for _ in range(2):  # the second round reuses the remembered classes
+            for name in ("From", "To", "Subject", "Date", "Message-ID", "References", MARKER_HEADER):
+                del message[name]
+            message["From"] = HeaderAddress(display_name="Atención al cliente", addr_spec=OWN)
+            if utf8:
+                message["To"] = '"Marilú" <marilú@example.org>'
+            else:
+                message["To"] = HeaderAddress(display_name='José Núñez, "Jr"', addr_spec="j.nunez@example.org")
+            message["Subject"] = "Re: Pedido #1011 — ¿dónde está? " + "muy largo " * 12
+            message["Date"] = "Fri, 20 Nov 2026 09:30:00 +0000"
+            message["Message-ID"] = "<reply@aurora-activewear.example>"
+            message["References"] = " ".join(f"<ref-{i}-abcdefghijklmnop@example.org>" for i in range(20))
+            message[MARKER_HEADER] = "<c@example.org>"
+        message.set_content("Hola José\n", subtype="plain", charset="utf-8", cte="quoted-printable")
+        message.add_alternative("<p>Hola José</p>\n", subtype="html", charset="utf-8", cte="quoted-printable")
+        return message.as_bytes()
+
+    stock = SMTP.clone(utf8=True) if utf8 else SMTP
+    ours = POLICY_UTF8 if utf8 else POLICY
+    first, second = build(stock), build(ours)
+    boundary = [line for line in first.splitlines() if b"boundary=" in line]
+    assert boundary  # a multipart/alternative: boundaries are random, so compare with them blanked
+    assert _without_boundaries(first) == _without_boundaries(second)
+
+
+def _without_boundaries(raw: bytes) -> bytes:
+    import re
+
+    marks = set(re.findall(rb'boundary="([^"]+)"', raw))
+    for mark in marks:
+        raw = raw.replace(mark, b"BOUNDARY")
+    return raw

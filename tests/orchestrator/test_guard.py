@@ -309,3 +309,24 @@ def test_a_hostile_router_order_number_keeps_only_its_canonical_form() -> None:
     ]:
         decision = RouterDecision(category="ShippingDelivery", language="en", order_number=said, confidence=1.0)
         assert checked_decision(decision, mail, "en").order_number == kept, said
+
+
+def test_a_text_read_again_gives_the_same_evidence_and_evidences_stay_apart() -> None:
+    """Texts are read once and remembered (tool results repeat across messages): the second reading must find the
+    same, and one message's evidence must never leak into another's."""
+    text = f"Pedido #1021 para {MARIA}: 2145 SE Division St, seguimiento 1Z4E8W916812039578, {STATUS}, +34 612 345 678"
+    first, second = Evidence(), Evidence()
+    first.add_text(text)
+    second.add_tool_result({"note": text})
+    assert first == second
+    assert first.order_numbers == {"1021"} and first.emails == {MARIA} and STATUS in first.urls
+    assert first.streets and first.tokens and "34612345678" in first.numbers
+    first.order_numbers.add("9999")
+    first.urls.clear()
+    third = Evidence()
+    third.add_text(text)
+    assert "9999" not in third.order_numbers and STATUS in third.urls and third == second
+    long_text = text + " " + "x" * 25_000  # past the cached length: read every time, same result
+    fourth = Evidence()
+    fourth.add_text(long_text)
+    assert fourth.order_numbers == second.order_numbers and fourth.emails == second.emails
