@@ -11,9 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from support_core.addresses import normalise_address
 from support_core.categories import TicketCategory
+from support_core.flat_schemas import FlatSchemaModel
 
 
-class Model(BaseModel):
+class Model(FlatSchemaModel):
+    """A tool result: immutable, with a JSON Schema a client checks cheaply (`support_core.flat_schemas`)."""
+
     model_config = ConfigDict(frozen=True)
 
 
