@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -23,11 +23,13 @@ from orchestrator.chat import ChatTurn, answer, router
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LedgerError, RequestError, ServerUnavailableError, ToolCallError
 from orchestrator.ledger import Ledger, LedgerEntry
-from orchestrator.llm import LLM
 from orchestrator.metrics import CONTENT_TYPE, Metrics
 from orchestrator.servers import ServerConnection, ToolServers
 from support_core.addresses import AddressError, normalise_address
 from support_core.version import __version__
+
+if TYPE_CHECKING:  # the openai client is imported only when an LLM is configured
+    from orchestrator.llm import LLM
 
 logger = logging.getLogger(__name__)
 

@@ -7,15 +7,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
 from orchestrator.guard import checked_decision, guard_draft
 from orchestrator.language import in_languages
 from orchestrator.ledger import Ledger
-from orchestrator.llm import LLM
-from orchestrator.llm_agent import answer_llm
 from orchestrator.models import RouterDecision
 from orchestrator.offline_agent import answer_offline
 from orchestrator.phrasebook import FALLBACK_LANGUAGE, phrasebook
@@ -24,6 +22,9 @@ from orchestrator.reply_facts import ReplyFacts
 from orchestrator.servers import ToolServers
 from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
+
+if TYPE_CHECKING:  # the openai client is imported only when an LLM is configured
+    from orchestrator.llm import LLM
 
 CHAT_WORKER = "chat"
 _HOLDING = frozenset({"holding", "holding_no_contact"})
@@ -201,6 +202,8 @@ async def answer(
         facts = ReplyFacts(handover=True, no_contact=True)
         text = render_reply(decision.category, decision.language, facts, tone=pipeline.tone)
     if pipeline.llm is not None and not handover:
+        from orchestrator.llm_agent import answer_llm
+
         try:
             result = await answer_llm(
                 pipeline.llm,

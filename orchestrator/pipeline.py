@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config import AgentConfig
 from orchestrator.errors import LLMError
@@ -14,8 +14,6 @@ from orchestrator.gatekeeper import gatekeep, ledger_reason
 from orchestrator.guard import checked_decision, guard_draft
 from orchestrator.language import in_languages
 from orchestrator.ledger import Claim, Ledger, Record
-from orchestrator.llm import LLM
-from orchestrator.llm_agent import answer_llm, route_llm
 from orchestrator.models import GateDecision, RouterDecision, Verdict
 from orchestrator.offline_agent import answer_offline
 from orchestrator.offline_router import route_offline
@@ -25,6 +23,9 @@ from orchestrator.servers import ToolServers
 from orchestrator.templates import render_reply
 from orchestrator.tools import BoundTools
 from support_core.mail import Message
+
+if TYPE_CHECKING:  # the openai client is imported only when an LLM is configured
+    from orchestrator.llm import LLM
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,8 @@ class Pipeline:
         """The LLM router when configured (its failures fall back to the offline router), else the offline one;
         the LLM's token use goes into `record` when one is given."""
         if self.llm is not None:
+            from orchestrator.llm_agent import route_llm
+
             try:
                 decision, usage = await route_llm(self.llm, self.config, subject=subject, body=body)
             except LLMError as exc:
@@ -225,6 +228,8 @@ class Pipeline:
     ) -> tuple[str, str]:
         """(reply, engine): the LLM agent unless a person takes over or the LLM fails; else the templates."""
         if self.llm is not None and not facts["handover"]:
+            from orchestrator.llm_agent import answer_llm
+
             try:
                 result = await answer_llm(
                     self.llm,

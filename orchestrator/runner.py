@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
@@ -28,11 +29,13 @@ from orchestrator.config import (
 from orchestrator.daemon import DEFAULT_MAILBOX, Daemon, Hooks, worker_name
 from orchestrator.errors import ConfigError, LedgerError, ServerUnavailableError, ToolCallError
 from orchestrator.ledger import Ledger
-from orchestrator.llm import LLM
 from orchestrator.pipeline import Outcome, Pipeline
 from orchestrator.servers import ServerSpec, ToolServers
 from support_core.addresses import AddressError, normalise_address
 from support_core.mail import MailboxInfo
+
+if TYPE_CHECKING:  # the openai client is imported only when an LLM is configured
+    from orchestrator.llm import LLM
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +215,8 @@ def build_llm(secrets: Secrets, config: AgentConfig) -> LLM | None:
         return None
     if not key and not secrets.openai_base_url:
         raise ConfigError("engine.mode is 'llm' but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.")
+    from orchestrator.llm import LLM  # here: the offline engine never imports the openai client
+
     return LLM(
         api_key=key or "no-key-needed",  # local OpenAI-compatible servers (Ollama, vLLM) accept any key
         base_url=secrets.openai_base_url,

@@ -5,6 +5,8 @@ product imports test or benchmark code; no import cycle; no module over 400 line
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,17 @@ def test_no_module_is_over_400_lines(package: str) -> None:
         if (n := len(p.read_text("utf-8").splitlines())) > MAX_LINES
     }
     assert not long, f"split these modules (each one job, at most {MAX_LINES} lines): {long}"
+
+
+def test_the_offline_engine_never_imports_the_openai_client() -> None:
+    """The openai client costs about 0.3 s of start-up; a daemon, chat or HTTP API without an LLM configured (the
+    demo, the sandbox, every offline deployment) must not pay it. A fresh interpreter, so nothing else loaded it."""
+    code = (
+        "import sys\n"
+        "import orchestrator.cli, orchestrator.runner, orchestrator.pipeline, orchestrator.chat, orchestrator.api\n"
+        "import orchestrator.serve, orchestrator.doctor, orchestrator.daemon\n"
+        "loaded = sorted(name for name in sys.modules if name == 'openai' or name.startswith('openai.'))\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "", f"imported at start-up: {result.stdout.strip()[:200]}"
