@@ -274,7 +274,7 @@ def test_mail_arriving_while_the_daemon_waits_in_idle_is_drafted_within_seconds(
         wait_for(lambda: replied(dovecot, user, first), timeout=60, what="the first reply draft")
         for _ in range(2):  # twice: the daemon goes back to IDLE after working, with no 600 s pause between
             # a poll with a cursor and nothing new opens the IDLE connection, the second one
-            wait_for(lambda: dovecot.connections(user) >= 2, timeout=30, what="the daemon to wait in IDLE")
+            wait_for(lambda: dovecot.connections(user) >= 2, timeout=60, what="the daemon to wait in IDLE")
             message_id = make_msgid(domain="example.net")
             dovecot.deliver(user, customer_mail(message_id))
             wait_for(
@@ -286,6 +286,8 @@ def test_mail_arriving_while_the_daemon_waits_in_idle_is_drafted_within_seconds(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
         assert time.monotonic() - started < 10, "SIGTERM ends the IDLE wait instead of waiting it out"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- the daemon's log ---\n{log.read_text()[-6000:]}") from None
     finally:
         if process.poll() is None:
             process.kill()
