@@ -82,8 +82,6 @@ class Daemon:
         """Seconds a poll that finds nothing new may let the mailbox watch for mail (IMAP IDLE); `run` sets it."""
         self.watches: bool | None = None
         """Whether the mailbox watched for mail the last time a quiet poll let it (IMAP IDLE); None until then."""
-        self.fresh = False
-        """Whether the last poll had no cursor yet (a first listing): the next one, with a cursor, may watch."""
         self._watch: anyio.CancelScope | None = None
 
     async def poll(self) -> int:
@@ -96,8 +94,6 @@ class Daemon:
                 arguments: dict[str, object] = {"limit": PAGE}
                 if cursor:
                     arguments["cursor"] = cursor
-                if first:
-                    self.fresh = not cursor
                 if cursor and first and self.idle_wait > 0 and not self.should_exit:
                     arguments["wait_seconds"] = self.idle_wait
                     new: dict[str, Any] = {}

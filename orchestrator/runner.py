@@ -290,9 +290,9 @@ async def run_forever(
 
     After a cycle a mailbox pauses `poll_interval` seconds, unless its server can watch the inbox (IMAP IDLE): then
     each poll that finds nothing new waits there up to `idle_wait` seconds and answers as soon as mail arrives, so
-    the watch is the pause (cycles stay `WATCHED_PAUSE` apart). The first listing (no cursor yet) is followed by the
-    short pause too, so that the next poll shows whether the mailbox can watch. A failed cycle pauses
-    `poll_interval`. `stop` ends a watch at once."""
+    the watch is the pause (cycles stay `WATCHED_PAUSE` apart). Until a quiet poll has shown whether the mailbox can
+    watch (a first listing, or polls that keep finding mail), the pause is the short one too: mail is flowing, or the
+    next quiet poll tells. A failed cycle pauses `poll_interval`. `stop` ends a watch at once."""
     daemons = runtime.daemons if isinstance(runtime, Runtime) else [runtime]
 
     def polling(daemon: Daemon) -> str:
@@ -304,7 +304,7 @@ async def run_forever(
             pause = poll_interval
             try:
                 await drain(daemon, grace_period=grace_period, stop=stop, force=force)
-                if idle_wait > 0 and (daemon.watches or (daemon.watches is None and daemon.fresh)):
+                if idle_wait > 0 and daemon.watches is not False:
                     pause = min(WATCHED_PAUSE, poll_interval)
             except POLL_ERRORS as exc:
                 logger.warning("%s failed (%s); trying again in %g s", polling(daemon), exc, poll_interval)
