@@ -87,3 +87,15 @@ def postgres_server() -> Iterator[Any]:
 def postgres_url(postgres_server: Any) -> str:
     """A `postgresql://` URL of a new, empty database for this test alone."""
     return str(postgres_server.create_database())
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Any]:
+    """One throw-away Dovecot IMAP server per test process (`support_testing.dovecot`); each test takes a fresh
+    account (`new_user`). Skipped, with the reason, only where Dovecot is not installed (`.ci/run` installs it)."""
+    from support_testing.dovecot import dovecot_binary, dovecot_server
+
+    if dovecot_binary() is None:
+        pytest.skip("Dovecot is not installed (no `dovecot` program); `.ci/run` installs dovecot-imapd")
+    with dovecot_server() as server:
+        yield server

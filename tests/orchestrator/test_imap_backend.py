@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
@@ -30,22 +30,12 @@ import pytest
 from gmail_mcp.compose import MARKER_HEADER
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
 from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID
-from support_testing.dovecot import PASSWORD, DovecotServer, dovecot_binary, dovecot_server
+from support_testing.dovecot import PASSWORD, DovecotServer
 from tests.orchestrator.test_crash_safety import CLOCK_AHEAD, FINAL, LEASE, _group_members, ledger_entries
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    """A running Dovecot on loopback; skipped, with the reason, only where Dovecot is not installed (`.ci/run`
-    installs it, so CI always runs these tests)."""
-    if dovecot_binary() is None:
-        pytest.skip("Dovecot is not installed (no `dovecot` program); `.ci/run` installs dovecot-imapd")
-    with dovecot_server() as server:
-        yield server
 
 
 def customer_mail(message_id: str) -> bytes:

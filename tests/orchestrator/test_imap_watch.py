@@ -7,7 +7,7 @@ The order that broke it: the first listing is empty, mail arrives before the nex
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.utils import make_msgid
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from orchestrator.inbox_demo import MAILBOX
 from orchestrator.ledger import Ledger
 from orchestrator.runner import run_forever
 from orchestrator.servers import ServerSpec, ToolServers
-from support_testing.dovecot import DovecotServer, dovecot_binary, dovecot_server
+from support_testing.dovecot import DovecotServer
 from tests.orchestrator.test_imap_backend import base_env, customer_mail, imap_env, replied
 
 pytestmark = pytest.mark.integration
@@ -32,14 +32,6 @@ POLL_INTERVAL = 600.0
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[DovecotServer]:
-    if dovecot_binary() is None:
-        pytest.skip("Dovecot is not installed (no `dovecot` program); `.ci/run` installs dovecot-imapd")
-    with dovecot_server() as server:
-        yield server
 
 
 @pytest.mark.anyio
