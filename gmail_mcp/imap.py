@@ -36,7 +36,7 @@ from gmail_mcp.imap_labels import labels_of, modify_labels, select_checked
 from gmail_mcp.imap_names import ROLE_LABELS, Cursor, MessageKey, parse_cursor, parse_key
 from gmail_mcp.maildir_drafts import check_draft
 from gmail_mcp.maildir_files import body_text, header_block, parse_headers
-from gmail_mcp.maildir_labels import FIXED_LABELS, check_label
+from gmail_mcp.maildir_labels import FIXED_LABELS, checked_changes
 from gmail_mcp.query import SearchDocument, parse_query
 
 __all__ = ["ImapBackend"]
@@ -131,11 +131,7 @@ class ImapBackend:
         return message_id  # an IMAP draft is a message in the Drafts folder: one id for both
 
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
-        adding = [check_label(name) for name in add]
-        removing = [check_label(name) for name in remove]
-        both = {name.casefold() for name in adding} & {name.casefold() for name in removing}
-        if both:
-            raise InvalidInputError(f"Label {sorted(both)[0]!r} is both added and removed: choose one")
+        adding, removing = checked_changes(add, remove)
         fixed = [name for name in (*adding, *removing) if name in FIXED_LABELS | _MOVES]
         if fixed:
             raise InvalidInputError(

@@ -41,7 +41,7 @@ from gmail_mcp.maildir_files import (
     new_unique_name,
 )
 from gmail_mcp.maildir_index import MaildirIndex
-from gmail_mcp.maildir_labels import FIXED_LABELS, SYSTEM_NAMES, check_label, labels_of
+from gmail_mcp.maildir_labels import FIXED_LABELS, SYSTEM_NAMES, checked_changes, labels_of
 from gmail_mcp.maildir_state import STATE_FILE, MaildirState
 from gmail_mcp.query import SearchDocument, parse_query
 from support_core.addresses import AddressError, normalise_address
@@ -139,11 +139,7 @@ class MaildirBackend:
         return message_id  # a Maildir draft is its message file: one id for both
 
     async def modify(self, message_ids: list[str], *, add: list[str], remove: list[str]) -> list[str]:
-        adding = [check_label(name) for name in add]
-        removing = [check_label(name) for name in remove]
-        both = {name.casefold() for name in adding} & {name.casefold() for name in removing}
-        if both:
-            raise InvalidInputError(f"Label {sorted(both)[0]!r} is both added and removed: choose one")
+        adding, removing = checked_changes(add, remove)
         fixed = [name for name in (*adding, *removing) if name in FIXED_LABELS]
         if fixed:
             raise InvalidInputError(

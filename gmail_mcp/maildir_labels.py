@@ -74,3 +74,13 @@ def check_label(name: str) -> str:
     if _CONTROL.search(name) or len(name) > 225:
         raise InvalidInputError(f"Label {name[:40]!r} has control characters or is longer than 225 characters")
     return SYSTEM_NAMES.get(name.casefold(), name)
+
+
+def checked_changes(add: list[str], remove: list[str]) -> tuple[list[str], list[str]]:
+    """The labels to add and to remove, each checked (`check_label`); a label in both is refused."""
+    adding = [check_label(name) for name in add]
+    removing = [check_label(name) for name in remove]
+    both = {name.casefold() for name in adding} & {name.casefold() for name in removing}
+    if both:
+        raise InvalidInputError(f"Label {sorted(both)[0]!r} is both added and removed: choose one")
+    return adding, removing

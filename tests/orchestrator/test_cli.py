@@ -8,8 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -26,6 +24,7 @@ from orchestrator import __version__
 from orchestrator.config import load_config
 from orchestrator.ledger import Ledger, LedgerEntry
 from orchestrator.reports import JSON_FIELDS
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -117,13 +116,6 @@ def customer_mail(message_id: str) -> bytes:
         "\r\n"
         "Hello, my order #1019 has still not arrived. Where is it?\r\n\r\nOliver\r\n"
     ).encode()
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
 
 
 # --- once ------------------------------------------------------------------------------------------------------

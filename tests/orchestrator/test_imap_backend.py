@@ -16,11 +16,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +29,13 @@ from gmail_mcp.compose import MARKER_HEADER
 from gmail_mcp.sandbox_mailbox import install_sandbox_mailbox
 from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID
 from support_testing.dovecot import PASSWORD, DovecotServer
+from tests.orchestrator.test_cli import customer_mail
 from tests.orchestrator.test_crash_safety import CLOCK_AHEAD, FINAL, LEASE, _group_members, ledger_entries
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def customer_mail(message_id: str) -> bytes:
-    return (
-        f"From: Oliver Bennett <oliver.bennett@example.net>\r\nTo: Aurora Activewear <{MAILBOX}>\r\n"
-        f"Subject: Where is my order #1019?\r\nDate: {format_datetime(datetime.now(UTC))}\r\n"
-        f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        "Hello, my order #1019 has still not arrived. Where is it?\r\n\r\nOliver\r\n"
-    ).encode()
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
 
 
 def base_env(folder: Path) -> dict[str, str]:

@@ -21,7 +21,8 @@ from orchestrator.ledger import Ledger
 from orchestrator.runner import run_forever
 from orchestrator.servers import ServerSpec, ToolServers
 from support_testing.dovecot import DovecotServer
-from tests.orchestrator.test_imap_backend import base_env, customer_mail, imap_env, replied
+from tests.orchestrator.test_cli import customer_mail
+from tests.orchestrator.test_imap_backend import base_env, imap_env, replied
 
 pytestmark = pytest.mark.integration
 
