@@ -4,14 +4,16 @@
 - New mail (`changes`) is INBOX's UIDs above the cursor's (UIDVALIDITY and last UID in one number, see
   `imap_names`), asked as `UID SEARCH UID n:*` so a poll of a big folder transfers only the new UIDs; a cursor
   from another UIDVALIDITY (the server renumbered the folder) or a malformed one gives a full sync through the
-  fallback query. Only arrivals matter here (read state does not), and UIDs name arrivals
-  exactly, so CONDSTORE and QRESYNC (which report flag changes and expunges) add nothing to this listing.
+  fallback query. Only arrivals matter here (read state does not), and UIDs name arrivals exactly; CONDSTORE and
+  QRESYNC, where the server has them, serve the caches behind search and threads instead (`imap_index`: only the
+  flags changed since the last look are fetched, expunges come from VANISHED).
 - IDLE (`wait_for_mail`): when a caller of `list_new_messages` asks to wait (`wait_seconds`, which the daemon's
   `run` does) and nothing is new, a server that has IDLE watches INBOX on a second connection for up to that long,
   capped at `idle_wait` (GMAIL_IMAP_IDLE_WAIT), and the listing is taken again as soon as mail arrives. The daemon
   then polls again at once instead of sleeping, so new mail is drafted seconds after it arrives.
 - Search evaluates the project's Gmail-query parser (`gmail_mcp.query`) on each message of INBOX, Sent, Drafts and
-  Archive (Trash and Junk when asked), from cached headers; bodies are read only when a word needs them.
+  Archive (Trash and Junk when asked), from cached headers and flags (kept current with CONDSTORE where the server
+  has it); bodies are read only when a word needs them.
 - Threads: `X-GM-THRID` on Gmail (X-GM-EXT-1), else References/In-Reply-To/Message-ID (`imap_index`).
 - Drafts are APPENDed to the `\\Drafts` folder with `\\Draft \\Seen`; the id of a draft is its message id. A
   retried APPEND first looks for the draft's Message-ID, so a lost answer never leaves two drafts.
@@ -31,7 +33,7 @@ from typing import Any, TypeVar
 from gmail_mcp.backend import Changes, DraftRecord, RawMessage
 from gmail_mcp.errors import InvalidInputError, MailboxUnavailableError, MessageNotFoundError
 from gmail_mcp.imap_connection import IdleWaiter, ImapConnection
-from gmail_mcp.imap_index import ImapIndex, IndexEntry, aware, discover_folders, fetch_chunked
+from gmail_mcp.imap_index import ImapIndex, IndexEntry, aware, discover_folders
 from gmail_mcp.imap_labels import labels_of, modify_labels, select_checked
 from gmail_mcp.imap_names import ROLE_LABELS, Cursor, MessageKey, parse_cursor, parse_key
 from gmail_mcp.maildir_drafts import check_draft
@@ -73,6 +75,7 @@ class ImapBackend:
             if self._names is None or self._index is None:
                 self._names = discover_folders(client, self._overrides)
                 self._index = ImapIndex(gmail=self.gmail)
+            self._index.qresync = "QRESYNC" in self.connection.enabled
             return job(client, self._names, self._index)
 
         return await self.connection.run(prepared, label=label)
@@ -242,12 +245,8 @@ class ImapBackend:
         for role in SEARCHED:
             if role not in names or (role in ("trash", "junk") and not parsed.include_spam_trash):
                 continue
-            folder = index.refresh(client, role, names[role])
-            if not folder.entries:
-                continue
-            client.select_folder(names[role], readonly=True)
-            state = fetch_chunked(client, sorted(folder.entries), attributes)
-            for uid, entry in folder.entries.items():
+            state = index.states(client, role, names[role], attributes)
+            for uid, entry in index.folders[role].entries.items():
                 data = state.get(uid, {})
                 labels = labels_of(role, data.get(b"FLAGS", ()), data.get(b"X-GM-LABELS", ()), gmail=self.gmail)
                 document = SearchDocument(

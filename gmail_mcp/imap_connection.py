@@ -6,6 +6,10 @@ the Maildir backend already has (blocking work in `anyio.to_thread` under one lo
 threads but leaves response parsing to the caller, and its IDLE handling needs its own task juggling; the one thing
 async would buy us (a long IDLE without a thread) is covered here by a second connection used only for IDLE.
 
+After login the working connection ENABLEs QRESYNC, or CONDSTORE when that is all the server has (RFC 7162,
+RFC 5161), so that SELECT reports HIGHESTMODSEQ and `imap_index` can fetch only the flags that changed and learn
+expunged UIDs from VANISHED; a server with neither is read the plain way. The IDLE connection enables nothing.
+
 Every socket operation is bounded by `timeout` seconds (GMAIL_TIMEOUT). A dropped connection, a timeout or a
 refused TCP connection closes the connection and is retried with full-jitter backoff (support_core.retry, on
 tenacity); a refused login or a NO/BAD answer is not retried.
@@ -28,7 +32,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from gmail_mcp.errors import MailboxUnavailableError, MailError
 from support_core.retry import RetriesExhausted, RetryPolicy, TransientError, call_with_retries
 
-__all__ = ["ImapConnection", "ImapEndpoint", "ImapLoginError"]
+__all__ = ["ImapConnection", "ImapEndpoint", "ImapLoginError", "enable_modseqs"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -86,11 +90,17 @@ class ImapConnection:
         self._lock = threading.Lock()
         self._client: Any = None
         self._capabilities: frozenset[str] = frozenset()
+        self._enabled: frozenset[str] = frozenset()
 
     @property
     def capabilities(self) -> frozenset[str]:
         """The server's capabilities after login (upper case), empty before the first call."""
         return self._capabilities
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        """The extensions ENABLEd on the current connection: {"CONDSTORE", "QRESYNC"}, {"CONDSTORE"} or none."""
+        return self._enabled
 
     async def run(self, job: Callable[[Any], T], *, label: str) -> T:
         async def attempt() -> T:
@@ -108,8 +118,10 @@ class ImapConnection:
         with self._lock:
             try:
                 if self._client is None:
+                    self._enabled = frozenset()
                     self._client = self.endpoint.open()
                     self._capabilities = frozenset(_text(c).upper() for c in self._client.capabilities())
+                    self._enabled = enable_modseqs(self._client, self._capabilities)
                 return job(self._client)
             except _DROPPED as exc:
                 self._drop()
@@ -198,6 +210,21 @@ class IdleWaiter:
                     _close_quietly(client)
 
         await anyio.to_thread.run_sync(close)
+
+
+def enable_modseqs(client: Any, capabilities: frozenset[str]) -> frozenset[str]:
+    """ENABLE QRESYNC (which brings CONDSTORE along) or CONDSTORE; what the server says it enabled."""
+    wanted = next((name for name in ("QRESYNC", "CONDSTORE") if name in capabilities), None)
+    if wanted is None or "ENABLE" not in capabilities:
+        return frozenset()
+    try:
+        enabled = {_text(name).upper() for name in client.enable(wanted)}
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:  # a server may list it and still refuse: read that mailbox the plain way
+        logger.info("IMAP ENABLE %s refused (%s); reading without mod-sequences", wanted, _short(exc))
+        return frozenset()
+    return frozenset(enabled | ({"CONDSTORE"} if "QRESYNC" in enabled else set()))
 
 
 def _close_quietly(client: Any) -> None:

@@ -72,6 +72,8 @@ class AccountReport:
     capabilities: frozenset[str]
     folders: dict[str, str]
     inbox_messages: int
+    enabled: frozenset[str] = frozenset()
+    """CONDSTORE/QRESYNC as ENABLEd on the working connection."""
 
     @property
     def idle(self) -> bool:
@@ -91,7 +93,8 @@ async def check_account(backend: ImapBackend) -> AccountReport:
         return int(status.get(b"MESSAGES", 0))
 
     inbox = await backend.connection.run(count, label="STATUS INBOX")
-    return AccountReport(capabilities=backend.connection.capabilities, folders=folders, inbox_messages=inbox)
+    connection = backend.connection
+    return AccountReport(connection.capabilities, folders, inbox, enabled=connection.enabled)
 
 
 def describe(endpoint: ImapEndpoint) -> str:
@@ -118,6 +121,10 @@ async def imap_checks(backend: ImapBackend, call_timeout: float) -> list[Check]:
         return checks + [skipped(name, "skipped: no login") for name in ("IMAP drafts folder", "Gmail mailbox")]
     features = ["IDLE (new mail in seconds)" if report.idle else "no IDLE (new mail at the next poll)"]
     features += ["Gmail extensions (X-GM-THRID, X-GM-LABELS)"] if report.gmail else []
+    if "QRESYNC" in report.enabled:
+        features.append("QRESYNC (only changed flags are read; deletions are reported)")
+    elif "CONDSTORE" in report.enabled:
+        features.append("CONDSTORE (only changed flags are read)")
     checks.append(passed("IMAP login", f"logged in; {', '.join(features)}"))
     if "drafts" in report.folders:
         checks.append(passed("IMAP drafts folder", report.folders["drafts"]))

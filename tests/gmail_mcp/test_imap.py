@@ -352,6 +352,7 @@ async def test_diagnose_checks_the_login_the_drafts_folder_and_the_inbox(dovecot
     checks = {check.name: check for check in Diagnosis.model_validate(result.structured_content).checks}
     assert checks["Gmail backend"].ok and f"IMAP {dovecot.host}:{dovecot.port}" in checks["Gmail backend"].detail
     assert checks["IMAP login"].ok and "IDLE" in checks["IMAP login"].detail
+    assert "QRESYNC (only changed flags are read" in checks["IMAP login"].detail
     assert checks["IMAP drafts folder"].ok and checks["IMAP drafts folder"].detail == "Drafts"
     assert checks["Gmail mailbox"].detail.startswith(f"{OWN} (INBOX holds 1 messages")
     assert info.structured_content == {"address": OWN, "backend": "imap"}
