@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gmail_mcp.errors import ConfigError
 from support_core.addresses import AddressError, normalise_address
+from support_core.loopback import is_loopback
 from support_core.settings_errors import setting_problems
 
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
@@ -183,18 +184,6 @@ class GmailSettings(BaseSettings):
         if self.backend == "auto":
             return self.token_json is not None or self.token_file.is_file()
         return self.backend == "gmail"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    if host.strip().lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def load_settings(**overrides: object) -> GmailSettings:

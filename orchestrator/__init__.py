@@ -15,7 +15,7 @@ __all__ = ["__version__", "main"]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from orchestrator.cli import add_commands, add_common_flags
-    from support_core.transport import OneLineErrorParser
+    from support_core.arguments import OneLineErrorParser
 
     parser = OneLineErrorParser(prog="support-agent", description="Autonomous customer support for Shopify.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

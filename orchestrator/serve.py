@@ -15,8 +15,10 @@ from pydantic import Field, SecretStr, ValidationError, create_model
 from orchestrator.config import AgentConfig, Secrets
 from orchestrator.errors import ConfigError, LedgerError, StartupError
 from orchestrator.stats_command import AddParser
+from support_core.arguments import port_number
 from support_core.errors import ConfigError as LimitsError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits, uvicorn_config
+from support_core.loopback import is_loopback
 
 if TYPE_CHECKING:
     from orchestrator.api import HealthState
@@ -38,17 +40,8 @@ CHAT_ONLY_ADDRESS = "serve-without-worker@invalid"
 """`open_runtime` wants the mailbox's address; without the worker nothing reads mail, so any address does."""
 
 
-def port_number(text: str) -> int:
-    """`support_core.transport.port_number`, the argparse type of `--port`, imported when a port is parsed."""
-    from support_core.transport import port_number as parse
-
-    return parse(text)
-
-
 def check_secret(secret: str | None, *, insecure: bool, host: str) -> None:
     """`StartupError` unless there is a secret, or the insecure flag was given and the host is loopback only."""
-    from support_core.transport import is_loopback
-
     if secret:
         if len(secret) < 16:
             raise StartupError(f"{SECRET_ENV} is too short: use at least 16 random characters.")
@@ -100,7 +93,8 @@ async def serve(
     signal cut the worker's drain short. `on_ready` gets the base URL once the port is bound (tests use port 0).
     `limits`: proxies believed, timeouts and the concurrency limit (default `HttpLimits()`: no proxy believed).
     """
-    from support_core.transport import EmbeddedServer, bind_socket
+    from support_core.embedded import EmbeddedServer
+    from support_core.loopback import bind_socket
 
     try:
         check_secret(secret, insecure=insecure, host=host)

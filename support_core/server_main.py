@@ -15,28 +15,22 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
 
+from support_core.arguments import OneLineErrorParser, add_stateful_flag, port_number
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, add_http_flags, http_limits
-from support_core.transport import (
-    HttpServerSettings,
-    OneLineErrorParser,
-    Transport,
-    add_stateful_flag,
-    bind_socket,
-    port_number,
-    require_token,
-    run_server,
-)
+from support_core.loopback import bind_socket
 from support_core.version import __version__
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
 
+    from support_core.transport import HttpServerSettings, Transport
+
 __all__ = ["EXIT_CONFIG", "ServeOptions", "ServerProgram", "server_parser"]
 
 EXIT_CONFIG = 2
 logger = logging.getLogger(__name__)
-S = TypeVar("S", bound=HttpServerSettings)
+S = TypeVar("S", bound="HttpServerSettings")
 
 
 def server_parser(prog: str, description: str, *, default_port: int, forwarded_env: str) -> OneLineErrorParser:
@@ -83,6 +77,8 @@ class ServerProgram(Generic[S]):
         logging.basicConfig(
             level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        from support_core.transport import require_token  # the MCP SDK, imported once a server is to run
+
         try:
             settings = self.load_settings()
             options = ServeOptions(
@@ -106,6 +102,8 @@ class ServerProgram(Generic[S]):
 
     async def serve(self, settings: S, options: ServeOptions) -> None:
         """Open the services and run the server on the chosen transport until it is stopped."""
+        from support_core.transport import run_server
+
         async with self.open(settings) as (server, mode):
             logger.info("%s ready (%s, %s)", self.prog, options.transport, mode)
             await run_server(

@@ -1,21 +1,14 @@
-"""Serving an MCP server (stdio, Streamable HTTP, SSE) or any ASGI app: bearer token, Host/Origin checks, HTTP
-limits, stateless Streamable HTTP (any replica answers any request), and loopback serving for tests and emulators.
-Both MCP servers and `support-agent serve` use it."""
+"""Serving an MCP server (stdio, Streamable HTTP, SSE): bearer token, Host/Origin checks, HTTP limits, stateless
+Streamable HTTP (any replica answers any request). Both MCP servers use it; serving a plain ASGI app inside a
+program is `support_core.embedded`, host checks and binding are `support_core.loopback`."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import hmac
-import ipaddress
 import logging
-import signal
 import socket
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Literal, NoReturn, Protocol
+from typing import Literal, Protocol
 
-import anyio
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -24,28 +17,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, uvicorn_config
+from support_core.loopback import is_loopback
 from support_core.stdio_pipes import serve_stdio
 
 logger = logging.getLogger(__name__)
 
 Transport = Literal["stdio", "streamable-http", "sse"]
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 PUBLIC_PATHS = frozenset({"/health"})
 MCP_PATH = "/mcp"
-STATEFUL_HELP = (
-    "keep MCP sessions in this process (Streamable HTTP): needed only by clients that wait for server-initiated "
-    "messages on a GET stream; such a server cannot sit behind a load balancer without sticky sessions. Default: "
-    "stateless, so any replica answers any request. The sse transport is always stateful"
-)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class BearerTokenMiddleware:
@@ -92,11 +71,6 @@ class NoEventStreamMiddleware:
         await self._app(scope, receive, send)
 
 
-def add_stateful_flag(parser: argparse.ArgumentParser) -> None:
-    """`--stateful`: the MCP servers' switch back to per-process sessions (see `STATEFUL_HELP`)."""
-    parser.add_argument("--stateful", action="store_true", help=STATEFUL_HELP)
-
-
 def transport_security(host: str, extra_hosts: tuple[str, ...]) -> TransportSecuritySettings | None:
     """Host/Origin checks: always on for loopback binds; on a public bind only when allowed hosts are configured."""
     if is_loopback(host):
@@ -117,17 +91,6 @@ def require_token(host: str, bearer_token: str | None, token_setting: str) -> No
             f"Refusing to listen on {host} without authentication: set {token_setting} (a long random "
             "string clients send as 'Authorization: Bearer ...'), or bind 127.0.0.1 behind your own proxy."
         )
-
-
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 1 to 65535 (0 lets the system choose)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
-    return port
 
 
 def http_app(
@@ -178,24 +141,6 @@ async def serve_http(
     await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to `host:port`, for a program to take its port before it starts anything else; a
-    `ConfigError` in one sentence when it cannot (uvicorn would only log it after the program's start-up)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named, not 0: accepted connections inherit it, and asyncio turns Nagle's algorithm off
-    # (TCP_NODELAY) only on sockets that say TCP. Without it a response written as headers then body waited for the
-    # client's delayed ACK: 40 ms on every request of a kept-alive connection.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        why = "another program is using that port" if exc.errno == 98 else (exc.strerror or str(exc))
-        raise ConfigError(f"Cannot listen on {host}:{port}: {why}. Choose another with --port (or --host).") from None
-    return sock
-
-
 class HttpServerSettings(Protocol):
     """What both MCP servers' settings say about serving over HTTP (SHOPIFY_MCP_* / GMAIL_MCP_*)."""
 
@@ -244,126 +189,3 @@ async def run_server(
     if transport == "streamable-http":
         logger.info("Streamable HTTP is %s", "stateless" if stateless else "stateful (sessions live in this process)")
     await serve_http(app, host, port, log_level, limits, sock)
-
-
-# --- Serving an ASGI app on loopback in this event loop (the emulators, in tests and benchmarks) -----------
-
-READY_TIMEOUT = 10.0
-POLL_INTERVAL = 0.005
-SHUTDOWN_GRACE = 1
-"""Seconds in-flight requests get at shutdown before they are cancelled."""
-STOP_TIMEOUT = 5.0
-"""Seconds beyond the grace period to wait for uvicorn to stop before giving up on a clean shutdown."""
-
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handlers (the embedding program owns them); a failed bind is reported."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.startup_failed = False
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def run_until_exit(self) -> None:
-        try:
-            await self.serve()
-        except SystemExit:  # uvicorn exits when it cannot bind
-            self.startup_failed = True
-
-
-@contextlib.asynccontextmanager
-async def serve_on_loopback(
-    app: ASGIApp,
-    *,
-    name: str,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    ready_timeout: float = READY_TIMEOUT,
-    limits: HttpLimits | None = None,
-    lifespan: Literal["on", "off"] = "off",
-) -> AsyncIterator[str]:
-    """Serve an ASGI app (the project's emulators) on `host:port` (0 picks a free port) in this event loop and
-    yield `http://host:port` once uvicorn is listening. On exit the server stops, even when an exception or a
-    cancellation is on its way out, so the listening socket is never leaked.
-
-    With `limits`, the app is served as `serve_http` serves it (`uvicorn_config`); without, as uvicorn does."""
-    options: dict[str, Any] = {
-        "lifespan": lifespan,
-        "log_level": "warning",
-        "access_log": False,
-        "timeout_graceful_shutdown": SHUTDOWN_GRACE,
-    }
-    if limits is None:
-        config = uvicorn.Config(app, host=host, port=port, **options)
-    else:
-        config = uvicorn_config(app, host=host, port=port, limits=limits, **options)
-    server = EmbeddedServer(config)
-    stopped = anyio.Event()
-
-    async def run() -> None:
-        try:
-            await server.run_until_exit()
-        finally:
-            stopped.set()
-
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(run)
-            try:
-                with anyio.fail_after(ready_timeout):
-                    while not server.started:
-                        if server.startup_failed:
-                            raise OSError(f"the {name} could not listen on {host}:{port}")
-                        await anyio.sleep(POLL_INTERVAL)
-                bound = server.servers[0].sockets[0].getsockname()[1]
-                url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-                logger.info("%s listening on %s", name, url)
-                yield url
-            finally:
-                # Let uvicorn shut down (closing its sockets) even when an exception or cancellation is on its way out,
-                # instead of the task group cancelling it mid-loop and leaking the listening socket.
-                server.should_exit = True
-                with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_GRACE + STOP_TIMEOUT):
-                    await stopped.wait()
-    except BaseExceptionGroup as group:  # the caller's own exception, not wrapped by the task group
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (argparse's usage block runs to many lines)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
-async def serve_until_signal(
-    serving: contextlib.AbstractAsyncContextManager[str], banner: Callable[[str], str]
-) -> None:
-    """Enter `serving` (it yields the URL), print `banner(url)` on stderr, and return on SIGINT or SIGTERM."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with serving as url:
-            print(banner(url), file=sys.stderr, flush=True)
-            async for received in signals:
-                logger.info("Received %s, shutting down", signal.Signals(received).name)
-                return
-
-
-def run_loopback_main(run: Callable[[argparse.Namespace], Awaitable[None]], args: argparse.Namespace) -> int:
-    """The `main` of a `python -m ...emulator` command: logging to stderr (`args.verbose`: every request), then
-    `run(args)`; a bad argument or a port in use is one line and exit code 2."""
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        anyio.run(run, args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0

@@ -143,6 +143,7 @@ info_log_path = {folder}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {name}
 default_internal_group = {_group(gid)}
 default_login_user = {name}
@@ -174,6 +175,11 @@ service imap-login {{
   }}
   inet_listener imaps {{
     port = 0
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service stats {{

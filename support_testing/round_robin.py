@@ -23,7 +23,7 @@ import anyio
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
-from support_core.transport import run_loopback_main, serve_on_loopback, serve_until_signal
+from support_core.embedded import run_loopback_main, serve_on_loopback, serve_until_signal
 
 __all__ = ["RoundRobinProxy", "main", "serve_round_robin"]
 

@@ -26,7 +26,8 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 
-from support_core.transport import http_app, serve_on_loopback
+from support_core.embedded import serve_on_loopback
+from support_core.transport import http_app
 from support_testing.round_robin import RoundRobinProxy, serve_round_robin
 from tests.processes import free_port
 

@@ -20,12 +20,23 @@ def schema_sdl() -> str:
 
 
 @cache
+def _enums() -> dict[str, frozenset[str]]:
+    """Every enum of the schema with its values, from one parse of the SDL (parsed, not built: cheap enough for
+    store validation at start-up)."""
+    document = graphql.parse(schema_sdl(), no_location=True)
+    return {
+        definition.name.value: frozenset(value.name.value for value in definition.values or ())
+        for definition in document.definitions
+        if isinstance(definition, graphql.EnumTypeDefinitionNode)
+    }
+
+
 def enum_values(name: str) -> frozenset[str]:
-    """Values of the schema enum `name` (parsed, not built: cheap enough for store validation)."""
-    for definition in graphql.parse(schema_sdl(), no_location=True).definitions:
-        if isinstance(definition, graphql.EnumTypeDefinitionNode) and definition.name.value == name:
-            return frozenset(value.name.value for value in definition.values or ())
-    raise KeyError(f"no enum {name} in the emulator schema")
+    """Values of the schema enum `name`."""
+    try:
+        return _enums()[name]
+    except KeyError:
+        raise KeyError(f"no enum {name} in the emulator schema") from None
 
 
 def format_datetime(value: dt.datetime) -> str:

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from support_core.transport import run_loopback_main, serve_until_signal
+from support_core.embedded import run_loopback_main, serve_until_signal
 from support_testing.gmail_emulator.app import DEFAULT_ADDRESS, GmailEmulator
 from support_testing.gmail_emulator.server import serve_emulator
 from support_testing.gmail_emulator.tokens import EMULATOR_TOKEN

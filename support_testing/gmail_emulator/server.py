@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from support_core.transport import READY_TIMEOUT, serve_on_loopback
+from support_core.embedded import READY_TIMEOUT, serve_on_loopback
 from support_testing.gmail_emulator.app import GmailEmulator
 
 

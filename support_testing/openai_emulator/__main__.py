@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from support_core.transport import run_loopback_main, serve_until_signal
+from support_core.embedded import run_loopback_main, serve_until_signal
 from support_testing.openai_emulator.app import DEFAULT_MODELS, EMULATOR_API_KEY, OpenAIEmulator
 from support_testing.openai_emulator.scripts import DefaultScript, HostileScript, Script
 from support_testing.openai_emulator.server import serve_emulator

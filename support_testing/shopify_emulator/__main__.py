@@ -10,7 +10,7 @@ from pathlib import Path
 from shopify_mcp.emulator.app import SANDBOX_TOKEN
 from shopify_mcp.emulator.cost import DEFAULT_BUCKET_SIZE, DEFAULT_RESTORE_RATE
 from shopify_mcp.emulator.store import Store, load_sandbox_store, load_store
-from support_core.transport import run_loopback_main, serve_until_signal
+from support_core.embedded import run_loopback_main, serve_until_signal
 from support_testing.shopify_emulator.peer import ShopifyEmulator
 from support_testing.shopify_emulator.server import serve_emulator
 from support_testing.shopify_emulator.tau import load_tau_store

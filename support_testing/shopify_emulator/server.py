@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from shopify_mcp.emulator.app import ShopifyEmulator  # the sandbox's, or the test peer that extends it
-from support_core.transport import READY_TIMEOUT, serve_on_loopback
+from support_core.embedded import READY_TIMEOUT, serve_on_loopback
 
 
 @contextlib.asynccontextmanager

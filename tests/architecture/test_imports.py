@@ -150,3 +150,22 @@ def test_the_offline_engine_never_imports_the_openai_client() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "", f"imported at start-up: {result.stdout.strip()[:200]}"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from orchestrator import parse_args\ntry:\n    parse_args(['--help'])\nexcept SystemExit:\n    pass",
+        "import support_testing.shopify_emulator.server, support_testing.gmail_emulator.server",
+        "import support_testing.openai_emulator.server, support_core.embedded, support_core.loopback",
+        "import shopify_mcp, gmail_mcp, shopify_mcp.config, gmail_mcp.config",
+    ],
+    ids=["support-agent --help", "store and mail emulators", "llm emulator and serving", "server packages"],
+)
+def test_what_needs_no_mcp_server_does_not_import_the_sdk(code: str) -> None:
+    """The MCP SDK costs about 0.4 s of CPU to import. `support-agent --help` and the commands that reach no server,
+    the emulators (a test run starts hundreds of processes) and a server package's settings must not pay it; only
+    running a server or a client does. A fresh interpreter, so nothing else loaded it."""
+    probe = f"{code}\nimport sys\nprint('SDK:', sorted(n for n in sys.modules if n == 'mcp' or n.startswith('mcp.')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.splitlines()[-1] == "SDK: []", result.stdout[-300:]

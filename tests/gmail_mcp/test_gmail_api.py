@@ -25,8 +25,8 @@ from gmail_mcp.errors import (
     ReauthorizationRequired,
 )
 from gmail_mcp.gmail_api import GmailApiBackend
+from support_core.embedded import serve_on_loopback
 from support_core.retry import RetryPolicy
-from support_core.transport import serve_on_loopback
 from support_testing.gmail_emulator import TOKEN_METHOD, GmailEmulator, serve_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

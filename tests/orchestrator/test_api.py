@@ -29,8 +29,8 @@ from orchestrator.ledger import Ledger, State
 from orchestrator.metrics import Metrics
 from orchestrator.serve import health_hooks, serve
 from orchestrator.servers import ToolServers
+from support_core.embedded import serve_on_loopback
 from support_core.http_limits import HttpLimits
-from support_core.transport import serve_on_loopback
 from tests.orchestrator.test_servers import pids_with
 from tests.raw_http import idle_connections, trickle
 

@@ -19,8 +19,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 
 from shopify_mcp.emulator import SANDBOX_TOKEN, load_sandbox_store
+from support_core.embedded import serve_on_loopback
 from support_core.http_limits import HttpLimits
-from support_core.transport import http_app, serve_on_loopback
+from support_core.transport import http_app
 from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 from tests.processes import RunningServer, http_server
 from tests.raw_http import idle_connections, trickle

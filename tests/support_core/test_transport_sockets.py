@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from support_core.transport import bind_socket
+from support_core.loopback import bind_socket
 
 pytestmark = pytest.mark.anyio
 
