@@ -71,6 +71,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache folder (SUPPORT_AGENT_CACHE_DIR) for the whole test process and the commands it starts, as a user's
+    machine has one: the restricted language model is written once here instead of once per test's HOME. Child
+    processes given a clean environment get it from `tests.processes.shared_cache`."""
+    from orchestrator.language_model import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """One throw-away PostgreSQL server per test process (`support_testing.postgres`): skipped, with the reason,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -20,6 +21,14 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> Non
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
         time.sleep(0.05)
+
+
+def shared_cache() -> dict[str, str]:
+    """The test session's cache folder (tests/conftest.py), for a child process given a clean environment: the
+    language model restricted to our languages is built once per test process, not once per command run."""
+    from orchestrator.language_model import CACHE_ENV
+
+    return {CACHE_ENV: os.environ[CACHE_ENV]} if CACHE_ENV in os.environ else {}
 
 
 def free_port() -> int:

@@ -31,6 +31,7 @@ from pathlib import Path
 import anyio
 
 from support_core.addresses import parse_mailboxes
+from tests.processes import shared_cache
 
 MAILBOX = "support@aurora-activewear.example"
 AUTHSERV = "mx.aurora-activewear.example"
@@ -230,6 +231,7 @@ def base_env(folder: Path) -> dict[str, str]:
         "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
         "GMAIL_ADDRESS": MAILBOX,
         "GMAIL_AUTHSERV_IDS": AUTHSERV,
+        **shared_cache(),
     }
 
 

@@ -24,7 +24,7 @@ from orchestrator import __version__
 from orchestrator.config import load_config
 from orchestrator.ledger import Ledger, LedgerEntry
 from orchestrator.reports import JSON_FIELDS
-from tests.processes import wait_for
+from tests.processes import shared_cache, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +44,7 @@ def environment(folder: Path) -> dict[str, str]:
         "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
         "HOME": str(folder),
         "PATH": os.environ.get("PATH", ""),
+        **shared_cache(),
     }
 
 

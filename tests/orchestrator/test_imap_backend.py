@@ -31,7 +31,7 @@ from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID
 from support_testing.dovecot import PASSWORD, DovecotServer
 from tests.orchestrator.test_cli import customer_mail
 from tests.orchestrator.test_crash_safety import CLOCK_AHEAD, FINAL, LEASE, _group_members, ledger_entries
-from tests.processes import wait_for
+from tests.processes import shared_cache, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +46,7 @@ def base_env(folder: Path) -> dict[str, str]:
         "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
         "HOME": str(folder),
         "PATH": os.environ.get("PATH", ""),
+        **shared_cache(),
     }
 
 

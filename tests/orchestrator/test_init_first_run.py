@@ -19,6 +19,7 @@ from orchestrator.config import Secrets, load_config
 from orchestrator.doctor import diagnose
 from orchestrator.ledger import Ledger
 from support_core.diagnosis import Check, problems, render
+from tests.processes import shared_cache
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,7 @@ def environment(folder: Path) -> dict[str, str]:
         "SUPPORT_AGENT_LEDGER": str(folder / "ledger.sqlite3"),
         "HOME": str(folder),
         "PATH": os.environ.get("PATH", ""),
+        **shared_cache(),
     }
 
 

@@ -37,6 +37,7 @@ from tests.orchestrator.test_crash_safety import (
     install,
     run_worker,
 )
+from tests.processes import shared_cache
 
 pytestmark = pytest.mark.integration
 
@@ -237,6 +238,7 @@ async def test_two_once_commands_on_one_postgres_ledger_draft_each_message_exact
         "SUPPORT_AGENT_LEDGER": postgres_url,
         "HOME": str(folder),
         "PATH": os.environ.get("PATH", ""),
+        **shared_cache(),
     }
     results: list[subprocess.CompletedProcess[bytes]] = []
 
