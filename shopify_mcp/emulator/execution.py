@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,15 +59,26 @@ def _errors_only(errors: list[graphql.GraphQLError], bucket: CostBucket) -> dict
     return {"errors": [error.formatted for error in errors], "extensions": {"cost": cost_extension(bucket, 0, 0)}}
 
 
+@functools.lru_cache(maxsize=256)
+def checked_document(query: str) -> tuple[graphql.DocumentNode | None, tuple[graphql.GraphQLError, ...]]:
+    """The parsed document and what validation found in it, once per distinct query text: a client sends the same
+    few operations again and again, and parsing plus validating is most of the emulator's work per request. The
+    document is only read afterwards (execution and the cost calculator never change it)."""
+    try:
+        document = graphql.parse(query)
+    except graphql.GraphQLError as error:
+        return None, (error,)
+    return document, tuple(graphql.validate(executable_schema(), document))
+
+
 def requested_cost(query: str, variables: dict[str, Any] | None, operation_name: str | None) -> Outcome:
     """The operation name and requested cost of a request, without running it (None when it does not parse)."""
     schema = executable_schema()
-    try:
-        document = graphql.parse(query)
-    except graphql.GraphQLError:
+    document, problems = checked_document(query)
+    if document is None:
         return Outcome(operation=operation_name)
     operation = graphql.get_operation_ast(document, operation_name)
-    if operation is None or graphql.validate(schema, document):
+    if operation is None or problems:
         return Outcome(operation=operation_name)
     name = operation.name.value if operation.name else operation_name
     return Outcome(operation=name, requested_cost=CostCalculator(schema, document, operation, variables).requested())
@@ -85,14 +97,9 @@ def run_graphql(
     """The JSON payload (always HTTP 200) for one request, and the facts the request log records."""
     outcome = Outcome(operation=operation_name)
     schema = executable_schema()
-    try:
-        document = graphql.parse(query)
-    except graphql.GraphQLError as error:
-        outcome.payload = _errors_only([error], bucket)
-        return outcome
-    problems = graphql.validate(schema, document)
-    if problems:
-        outcome.payload = _errors_only(problems, bucket)
+    document, problems = checked_document(query)
+    if document is None or problems:
+        outcome.payload = _errors_only(list(problems), bucket)
         return outcome
     operation = graphql.get_operation_ast(document, operation_name)
     if operation is None:
