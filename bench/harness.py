@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 
 from gmail_mcp.sandbox_mailbox import sandbox_files
+from orchestrator import language
 from orchestrator.config import AgentConfig, load_config
 from orchestrator.daemon import Daemon
 from orchestrator.ledger import Claim, Ledger, Record
@@ -340,6 +341,7 @@ async def run_agent(
     ):
         await servers.gmail.tools()  # both servers answered before the clock starts
         await servers.shopify.tools()
+        await anyio.to_thread.run_sync(language.warm_up)  # as `open_runtime` does before a daemon's first message
         pipeline = MeteredPipeline(
             servers, ledger, config, own_address=urls["address"], worker=worker, llm=llm, peers=peers
         )
