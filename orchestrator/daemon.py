@@ -125,6 +125,11 @@ class Daemon:
         await self._hook(self.hooks.on_poll, total, None)
         return total
 
+    @property
+    def watching(self) -> bool:
+        """Whether a poll is waiting for mail now (`list_new_messages` with `wait_seconds` under way)."""
+        return self._watch is not None
+
     def stop_watching(self) -> None:
         """End a poll's watch for new mail now (on shutdown); the poll then returns with nothing new."""
         if self._watch is not None:

@@ -63,7 +63,11 @@ async def test_after_a_poll_that_found_mail_the_daemon_watches_instead_of_sleepi
             tg.start_soon(lambda: run_forever(daemon, poll_interval=POLL_INTERVAL, grace_period=5, stop=stop))
             with anyio.fail_after(120):
                 await until(lambda: replied(dovecot, user, first))
-                await until(lambda: dovecot.connections(user) >= 2)  # the next, quiet poll: IDLE on a 2nd connection
+                # The next, quiet poll watches: IDLE on a 2nd connection. Both signs are needed: doveadm may still count
+                # a connection `replied` just closed, and the daemon marks the poll as watching before the server's
+                # first listing, which would find mail delivered that early (then nothing is waited for).
+                await until(lambda: daemon.watching and dovecot.connections(user) >= 2)
+                await anyio.sleep(0.5)
                 await anyio.to_thread.run_sync(lambda: dovecot.deliver(user, customer_mail(second)))
                 await until(lambda: replied(dovecot, user, second))
             stop.set()
