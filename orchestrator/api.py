@@ -199,6 +199,7 @@ def probe_llm(llm: LLM | None, health: HealthState) -> Check:
         "ok": health.llm_last_error is None,
         "configured": True,
         "endpoint": llm.endpoint,
+        "paused": llm.paused,  # after an outage: the offline engine answers until the pause ends
         "last_ok": health.llm_last_ok,
         "last_error": health.llm_last_error,
     }

@@ -113,6 +113,8 @@ class Engine(Section):
     agent_model: str = "gpt-5-mini"
     min_confidence: float = Field(default=0.55, ge=0, le=1)
     max_tool_rounds: int = Field(default=4, ge=1, le=10)
+    outage_pause_seconds: float = Field(default=60, ge=0, allow_inf_nan=False)
+    """Seconds the LLM endpoint is not called after an outage (the offline engine answers); 0: no pause."""
 
 
 class Daemon(Section):

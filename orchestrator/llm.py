@@ -9,6 +9,9 @@ one error hierarchy:
 - `LLMAuthError`: the endpoint rejected the API key (401/403); retrying will not help.
 - `LLMOutputError`: the model answered, but not usably (a refusal, JSON that does not parse or fit the model).
 
+After an outage (a call that still failed after those retries) the endpoint is not called for `outage_pause`
+seconds: calls raise `LLMUnavailableError` at once, then one trial call goes through (`orchestrator.llm_outage`).
+
 Structured output: the SDK's own builder (`type_to_response_format_param`, what `chat.completions.parse` uses)
 writes the strict JSON schema of a pydantic model, once per model (it is the same on every call), and the answer is
 validated into that model with `model_validate_json`, as `parse` does; no schema code of ours is involved.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -37,6 +41,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessage, ChatComplet
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from orchestrator.errors import LLMAuthError, LLMOutputError, LLMUnavailableError
+from orchestrator.llm_outage import DEFAULT_PAUSE, OutageBreaker
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +156,8 @@ class LLM:
     """Chat Completions against OpenAI or any OpenAI-compatible endpoint (Ollama, vLLM, Azure, the emulator).
 
     The `openai` client retries 408/409/429/5xx, timeouts and connection errors itself (`max_retries`, exponential
-    backoff, Retry-After honoured); what still fails becomes an `LLMError`. `http_client` lets tests inject
+    backoff, Retry-After honoured); what still fails becomes an `LLMError`, and an outage pauses the endpoint for
+    `outage_pause` seconds (0: never; `clock` is the pause's monotonic clock). `http_client` lets tests inject
     transports. Use `async with LLM(...)` or call `aclose()`.
     """
 
@@ -165,6 +171,8 @@ class LLM:
         router_model: str = DEFAULT_MODEL,
         agent_model: str = DEFAULT_MODEL,
         http_client: httpx.AsyncClient | None = None,
+        outage_pause: float = DEFAULT_PAUSE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if not key:
@@ -181,6 +189,12 @@ class LLM:
             http_client=cast(Any, http_client),
         )
         self.endpoint = _describe_endpoint(str(self._client.base_url))
+        self._outage = OutageBreaker(self.endpoint, outage_pause, clock)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the endpoint is paused after an outage (calls fail at once; the pause was logged when it began)."""
+        return self._outage.paused
 
     async def __aenter__(self) -> LLM:
         return self
@@ -275,6 +289,11 @@ class LLM:
         )
 
     async def _call(self, method: Callable[..., Awaitable[CompletionT]], **params: Any) -> CompletionT:
+        """`method(**params)` unless the endpoint is paused after an outage (then `LLMUnavailableError` at once)."""
+        with self._outage.attempt():
+            return await self._request(method, **params)
+
+    async def _request(self, method: Callable[..., Awaitable[CompletionT]], **params: Any) -> CompletionT:
         """`method(**params)` with the endpoint's failures turned into `LLMError`s a person can act on."""
         try:
             return await method(**params)

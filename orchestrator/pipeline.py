@@ -213,7 +213,8 @@ class Pipeline:
             try:
                 decision, usage = await route_llm(self.llm, self.config, subject=subject, body=body)
             except LLMError as exc:
-                logger.warning("LLM router failed (%s); using the offline router", type(exc).__name__)
+                level = logging.DEBUG if self.llm.paused else logging.WARNING  # a pause is logged once, by the LLM
+                logger.log(level, "LLM router failed (%s); using the offline router", type(exc).__name__)
             else:
                 if record is not None:
                     record.add_usage(usage.prompt_tokens, usage.completion_tokens, calls=1)
@@ -241,7 +242,8 @@ class Pipeline:
                     customer_name=facts["customer_name"],
                 )
             except LLMError as exc:
-                logger.warning("LLM agent failed (%s); using the offline engine", type(exc).__name__)
+                level = logging.DEBUG if self.llm.paused else logging.WARNING  # a pause is logged once, by the LLM
+                logger.log(level, "LLM agent failed (%s); using the offline engine", type(exc).__name__)
             else:
                 usage = result.usage
                 attempt.record.add_usage(usage.prompt_tokens, usage.completion_tokens, calls=result.llm_calls)

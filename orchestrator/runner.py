@@ -223,6 +223,7 @@ def build_llm(secrets: Secrets, config: AgentConfig) -> LLM | None:
         timeout=secrets.llm_timeout,
         router_model=config.engine.router_model,
         agent_model=config.engine.agent_model,
+        outage_pause=config.engine.outage_pause_seconds,
     )
 
 

@@ -28,7 +28,7 @@ from support_testing.openai_emulator.scripts import (
     in_order,
     route,
 )
-from support_testing.openai_emulator.server import serve_emulator
+from support_testing.openai_emulator.server import SwappableEmulator, serve_emulator, serve_swappable
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -44,6 +44,7 @@ __all__ = [
     "Script",
     "ScriptedCall",
     "SmugglerScript",
+    "SwappableEmulator",
     "estimate_tokens",
     "in_order",
     "malformed_json",
@@ -52,6 +53,7 @@ __all__ = [
     "route",
     "router_answer",
     "serve_emulator",
+    "serve_swappable",
     "text",
     "tool_call",
     "tool_calls",

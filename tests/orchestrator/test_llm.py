@@ -21,11 +21,12 @@ from orchestrator.models import RouterDecision
 from support_testing.openai_emulator import (
     EMULATOR_API_KEY,
     OpenAIEmulator,
+    SwappableEmulator,
     in_order,
     malformed_tool_call,
     refusal,
     router_answer,
-    serve_emulator,
+    serve_swappable,
     text,
 )
 
@@ -46,15 +47,25 @@ LOOKUP_ORDER = to_openai_tool(
 LLMFactory = Callable[..., AbstractAsyncContextManager[LLM]]
 
 
-@pytest.fixture
-def emulator() -> OpenAIEmulator:
-    return OpenAIEmulator()
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def loopback() -> AsyncIterator[SwappableEmulator]:
+    async with serve_swappable() as served:
+        yield served
 
 
 @pytest.fixture
-async def base_url(emulator: OpenAIEmulator) -> AsyncIterator[str]:
-    async with serve_emulator(emulator) as url:
-        yield url
+def emulator(loopback: SwappableEmulator) -> OpenAIEmulator:
+    return loopback.fresh()
+
+
+@pytest.fixture
+def base_url(loopback: SwappableEmulator, emulator: OpenAIEmulator) -> str:
+    return loopback.url
 
 
 @pytest.fixture
@@ -194,6 +205,10 @@ async def test_timeout_becomes_unavailable_quickly(llm_with: LLMFactory, emulato
         with pytest.raises(LLMUnavailableError, match=r"did not answer within 0.2s \(2 attempts\)"):
             await route(llm)
         assert time.monotonic() - started < 3
+        started = time.monotonic()
+        with pytest.raises(LLMUnavailableError, match="paused"):  # then the endpoint is left alone for a while
+            await route(llm)
+        assert time.monotonic() - started < 0.2, "not even one timeout"
 
 
 async def test_wrong_key_is_an_auth_error_without_the_key(llm_with: LLMFactory, emulator: OpenAIEmulator) -> None:

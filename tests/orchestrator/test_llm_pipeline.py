@@ -6,6 +6,7 @@ must fall back to the offline engine without losing mail.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from email import message_from_bytes
@@ -94,7 +95,14 @@ async def test_a_hostile_model_cannot_reach_another_customers_data(tmp_path: Pat
     assert any("review" in text for text in draft_texts(folder)), "drafts the guard cleaned are flagged for review"
 
 
-async def test_llm_outage_falls_back_to_the_offline_engine(tmp_path: Path) -> None:
+def paused_after_the_first_calls(emulator: OpenAIEmulator, answered: list[Outcome]) -> bool:
+    """Whether a dead endpoint was asked only by the first messages in flight (each call and its one retry), the
+    rest of the inbox going to the offline engine at once (the outage pause), instead of two calls per message."""
+    in_flight = load_config().daemon.concurrency
+    return len(answered) > in_flight and len(emulator.requests) <= in_flight * 2
+
+
+async def test_llm_outage_falls_back_to_the_offline_engine(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     emulator = OpenAIEmulator(script=DefaultScript())
     emulator.faults.http_status(500, 1000)
     folder = tmp_path / "out"
@@ -102,6 +110,9 @@ async def test_llm_outage_falls_back_to_the_offline_engine(tmp_path: Path) -> No
     answered = [o for o in outcomes if o.verdict is Verdict.PROCESS]
     assert answered and all(o.draft_id and o.engine == "offline" for o in answered)
     assert all("engine=offline" in text for text in draft_texts(folder))
+    assert paused_after_the_first_calls(emulator, answered)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "LLM" in r.getMessage()]
+    assert len(warnings) == 1 and "HTTP 500" in warnings[0] and "Pausing the LLM for 60s" in warnings[0]
 
 
 @pytest.mark.parametrize("fault", ["timeout", "429", "refusal", "malformed_json"])
@@ -119,6 +130,10 @@ async def test_every_llm_failure_keeps_the_mail_moving(tmp_path: Path, fault: st
     outcomes, _ = await run(folder, emulator, llm_timeout=0.3)
     answered = [o for o in outcomes if o.verdict is Verdict.PROCESS]
     assert answered and all(o.draft_id for o in answered), "every customer message still gets a draft"
+    if fault in ("timeout", "429"):  # the endpoint is unavailable: paused after the first calls
+        assert paused_after_the_first_calls(emulator, answered)
+    else:  # the endpoint answers (unusably): no pause, every message asks it
+        assert len([r for r in emulator.requests if r.response_format]) == len(answered)
 
 
 async def test_malformed_tool_arguments_are_reported_back_to_the_model(tmp_path: Path) -> None:
