@@ -92,7 +92,7 @@ async def diagnose(
     for prefix, _, specs in named:
         for spec in specs:
             checks += [c.model_copy(update={"name": prefix + c.name}) for c in answers[prefix, spec.name]]
-    checks += await _llm_checks(secrets, config, call_timeout)
+    checks += await llm_checks(secrets, config, call_timeout)
     checks.append(await ledger_check(secrets.ledger, call_timeout))
     return checks
 
@@ -260,7 +260,7 @@ def _shown(url: str | None) -> str:
 # --- OpenAI-compatible endpoint -----------------------------------------------------------------------------------
 
 
-async def _llm_checks(secrets: Secrets, config: AgentConfig | Exception, call_timeout: float) -> list[Check]:
+async def llm_checks(secrets: Secrets, config: AgentConfig | Exception, call_timeout: float) -> list[Check]:
     from orchestrator.config import Engine
 
     engine = Engine() if isinstance(config, Exception) else config.engine

@@ -1,5 +1,9 @@
 """`support-agent doctor` end to end: the tool servers started over real stdio exactly as the daemon starts them
-(from the environment), against the three loopback emulators; a healthy setup, then one deliberate fault each."""
+(from the environment), against the three loopback emulators; a healthy setup, then one deliberate fault each.
+
+A fault the servers have no part in (the LLM endpoint, the ledger's folder) is diagnosed by its own check alone:
+`diagnose` runs those checks after the servers', whatever the servers said, and starting both servers for each
+would cost two seconds of CPU and prove nothing more."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import Any
 import pytest
 
 from orchestrator.config import DEFAULT_CONFIG, AgentConfig, Engine, Secrets, load_config
-from orchestrator.doctor import add_doctor_parser, diagnose, ledger_check, run_doctor
+from orchestrator.doctor import add_doctor_parser, diagnose, ledger_check, llm_checks, run_doctor
 from shopify_mcp.emulator import load_sandbox_store
 from support_core.diagnosis import MARKS, Check, problems, render
 from support_testing.gmail_emulator import GMAIL_MODIFY_SCOPE, GmailEmulator
@@ -294,21 +298,22 @@ async def test_gmail_modify_not_granted(setup: Setup) -> None:
 
 
 async def test_a_wrong_openai_key(setup: Setup) -> None:
-    checks = await setup.diagnose(secrets=setup.secrets(OPENAI_API_KEY="sk-wrong"))
+    checks = await llm_checks(setup.secrets(OPENAI_API_KEY="sk-wrong"), setup.config, TIMEOUT)
     text = only_failure(checks, "LLM endpoint")
     assert "rejected the API key (HTTP 401)" in text and "OPENAI_API_KEY" in text
+    assert line(checks, "LLM models").startswith(SKIPPED)
 
 
 async def test_a_model_the_endpoint_does_not_list(setup: Setup) -> None:
     config = setup.config.model_copy(update={"engine": Engine(router_model="gpt-9-imaginary")})
-    checks = await setup.diagnose(config=config)
+    checks = await llm_checks(setup.secrets(), config, TIMEOUT)
     text = only_failure(checks, "LLM models")
     assert "gpt-9-imaginary (engine.router_model)" in text
     assert "engine.agent_model" not in text.split("→")[0]
 
 
 async def test_an_unreachable_openai_endpoint(setup: Setup) -> None:
-    checks = await setup.diagnose(secrets=setup.secrets(OPENAI_BASE_URL="http://127.0.0.1:9/v1"))
+    checks = await llm_checks(setup.secrets(OPENAI_BASE_URL="http://127.0.0.1:9/v1"), setup.config, TIMEOUT)
     text = only_failure(checks, "LLM endpoint")
     assert "cannot connect" in text and "OPENAI_BASE_URL" in text
 
@@ -319,7 +324,7 @@ async def test_an_unreachable_openai_endpoint(setup: Setup) -> None:
 async def test_an_unwritable_ledger_folder(setup: Setup) -> None:
     blocker = setup.tmp / "blocked"
     blocker.write_text("a file where the ledger's folder should be")
-    checks = await setup.diagnose(secrets=setup.secrets(ledger=blocker / "ledger.sqlite3"))
+    checks = [await ledger_check(str(blocker / "ledger.sqlite3"), TIMEOUT)]
     text = only_failure(checks, "Ledger folder")
     assert "not a folder" in text and "SUPPORT_AGENT_LEDGER" in text
 
