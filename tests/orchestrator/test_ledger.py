@@ -12,28 +12,18 @@ import pytest
 from orchestrator.errors import LedgerError, LostClaimError
 from orchestrator.ledger import Claim, Ledger, Record
 from orchestrator.models import Verdict
+from support_testing.clock import HandClock
 
 pytestmark = pytest.mark.anyio
 
 MAILBOX = "default"
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_750_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+START = 1_750_000_000.0
+"""Where the ledger tests' clocks start (June 2025)."""
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,7 +35,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
 
 
 @pytest.fixture
-async def ledger(location: str | Path, clock: FakeClock) -> AsyncIterator[Ledger]:
+async def ledger(location: str | Path, clock: HandClock) -> AsyncIterator[Ledger]:
     async with Ledger(location, lease_seconds=60, clock=clock) as opened:
         yield opened
 
@@ -59,7 +49,7 @@ async def claim_one(ledger: Ledger, worker: str, mailbox: str = MAILBOX) -> Clai
 
 
 async def test_a_message_goes_from_seen_to_claimed_to_drafted_to_done_in_three_commits(
-    ledger: Ledger, clock: FakeClock
+    ledger: Ledger, clock: HandClock
 ) -> None:
     assert await ledger.record_seen(MAILBOX, ["m1"], ["t1"]) == ["m1"]
     before = ledger.commits
@@ -151,7 +141,7 @@ async def test_record_seen_adds_each_message_once_and_leaves_known_ones_alone(le
         await ledger.record_seen(MAILBOX, [""], ["t"])
 
 
-async def test_claim_hands_out_drafted_messages_first_and_only_to_be_finished(ledger: Ledger, clock: FakeClock) -> None:
+async def test_claim_hands_out_drafted_messages_first_and_only_to_be_finished(ledger: Ledger, clock: HandClock) -> None:
     await ledger.record_seen(MAILBOX, ["done", "drafted", "new"], ["t1", "t2", "t3"])
     for message_id in ("done", "drafted"):
         claim = await claim_one(ledger, "w1")
@@ -177,7 +167,7 @@ async def test_claim_hands_out_drafted_messages_first_and_only_to_be_finished(le
 
 
 async def test_a_crashed_workers_message_goes_to_another_worker_once_its_lease_expires(
-    ledger: Ledger, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ledger: Ledger, clock: HandClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="orchestrator.ledger")
     await ledger.record_seen(MAILBOX, ["m1"], ["t1"])
@@ -203,7 +193,7 @@ async def test_a_crashed_workers_message_goes_to_another_worker_once_its_lease_e
     assert entry is not None and (entry.state, entry.draft_id, entry.attempts) == ("done", "r-w2", 2)
 
 
-async def test_a_stale_worker_cannot_write_and_its_record_is_kept(ledger: Ledger, clock: FakeClock) -> None:
+async def test_a_stale_worker_cannot_write_and_its_record_is_kept(ledger: Ledger, clock: HandClock) -> None:
     await ledger.record_seen(MAILBOX, ["m1", "m2"], ["t1", "t2"])
     claim = await claim_one(ledger, "w1")
     clock.advance(61)  # expired, though nobody took it yet
@@ -231,7 +221,7 @@ async def test_a_stale_worker_cannot_write_and_its_record_is_kept(ledger: Ledger
 
 
 async def test_failures_retry_after_the_backoff_then_need_a_human(
-    ledger: Ledger, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ledger: Ledger, clock: HandClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="orchestrator.ledger")
     await ledger.record_seen(MAILBOX, ["m1"], ["t1"])
@@ -266,7 +256,7 @@ async def test_failures_retry_after_the_backoff_then_need_a_human(
     assert "ana@example.com" not in caplog.text and "ya29" not in caplog.text
 
 
-async def test_a_failure_after_the_draft_retries_only_the_finishing(ledger: Ledger, clock: FakeClock) -> None:
+async def test_a_failure_after_the_draft_retries_only_the_finishing(ledger: Ledger, clock: HandClock) -> None:
     await ledger.record_seen(MAILBOX, ["m1"], ["t1"])
     claim = await claim_one(ledger, "w1")
     await ledger.record_draft(claim, draft_id="r-1", draft_message_id="<x>", record=Record())
@@ -301,7 +291,7 @@ async def test_the_cursor_only_moves_forward_and_survives_a_restart(ledger: Ledg
         assert {entry.message_id for entry in await reopened.entries()} == {"m1", "m2"}
 
 
-async def test_entries_since_a_time(ledger: Ledger, clock: FakeClock) -> None:
+async def test_entries_since_a_time(ledger: Ledger, clock: HandClock) -> None:
     await ledger.record_seen(MAILBOX, ["old"], ["t1"])
     clock.advance(3600)
     await ledger.record_seen(MAILBOX, ["recent"], ["t2"])

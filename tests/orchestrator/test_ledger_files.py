@@ -17,7 +17,8 @@ import pytest
 from orchestrator.errors import ConfigError, LedgerError
 from orchestrator.ledger import Ledger, Record
 from orchestrator.ledger_engine import _wal
-from tests.orchestrator.test_ledger import FakeClock
+from support_testing.clock import HandClock
+from tests.orchestrator.test_ledger import START
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +39,7 @@ async def test_a_release_0_1_ledger_is_migrated_in_place_to_the_default_mailbox(
     original = hashlib.sha256(V1_FILE.read_bytes()).hexdigest()
     path = tmp_path / "ledger.sqlite3"
     shutil.copyfile(V1_FILE, path)
-    clock = FakeClock()
+    clock = HandClock(START)
     clock.now = 1796406091.15  # just after the file was written: m3's claim (worker "w") is still live
     async with Ledger(path, clock=clock) as ledger:
         entries = {entry.message_id: entry for entry in await ledger.entries()}

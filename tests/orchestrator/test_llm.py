@@ -26,7 +26,6 @@ from support_testing.openai_emulator import (
     malformed_tool_call,
     refusal,
     router_answer,
-    serve_swappable,
     text,
 )
 
@@ -50,17 +49,6 @@ LLMFactory = Callable[..., AbstractAsyncContextManager[LLM]]
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def loopback() -> AsyncIterator[SwappableEmulator]:
-    async with serve_swappable() as served:
-        yield served
-
-
-@pytest.fixture
-def emulator(loopback: SwappableEmulator) -> OpenAIEmulator:
-    return loopback.fresh()
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from orchestrator.llm import LLM
 from orchestrator.llm_outage import OutageBreaker
 from orchestrator.models import RouterDecision
 from orchestrator.runner import build_llm
+from support_testing.clock import HandClock
 from support_testing.openai_emulator import (
     EMULATOR_API_KEY,
     OpenAIEmulator,
     SwappableEmulator,
     serve_emulator,
-    serve_swappable,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -34,46 +34,21 @@ PAUSE = 60.0
 SPANISH = "Hola, ¿dónde está mi pedido #1001? Gracias"
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-async def loopback() -> AsyncIterator[SwappableEmulator]:
-    """One emulator server for the module; each test gets a fresh emulator behind it (`emulator`)."""
-    async with serve_swappable() as served:
-        yield served
-
-
 @pytest.fixture
-def emulator(loopback: SwappableEmulator) -> OpenAIEmulator:
-    return loopback.fresh()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock:
+    return HandClock()
 
 
 LLMFactory = Callable[..., AbstractAsyncContextManager[LLM]]
 
 
 @pytest.fixture
-def llm_with(loopback: SwappableEmulator, emulator: OpenAIEmulator, clock: Clock) -> LLMFactory:
+def llm_with(loopback: SwappableEmulator, emulator: OpenAIEmulator, clock: HandClock) -> LLMFactory:
     """An `LLM` on the emulator with the test's clock and a 60 s pause; keyword arguments override the defaults."""
 
     @asynccontextmanager
@@ -113,7 +88,7 @@ def pause_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["timeout", "429", "500", "503"])
 async def test_an_outage_pauses_the_endpoint_then_one_answer_ends_the_pause(
-    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock, caplog: pytest.LogCaptureFixture, kind: str
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="orchestrator")
     retries = 0 if kind == "timeout" else 1  # the pause starts after the client's own retries
@@ -155,7 +130,7 @@ async def test_during_a_pause_no_request_reaches_the_endpoint(llm_with: LLMFacto
 
 
 async def test_a_failed_trial_starts_a_new_pause(
-    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock, caplog: pytest.LogCaptureFixture
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     emulator.faults.http_status(503, 2)
     async with llm_with() as llm:
@@ -175,7 +150,7 @@ async def test_a_failed_trial_starts_a_new_pause(
     assert len(warnings) == 2 and "Still unavailable after the pause" in warnings[1]
 
 
-async def test_an_unreachable_endpoint_pauses_and_is_tried_when_it_comes_back(clock: Clock) -> None:
+async def test_an_unreachable_endpoint_pauses_and_is_tried_when_it_comes_back(clock: HandClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -232,7 +207,7 @@ async def test_answers_that_are_errors_never_pause(
 
 
 async def test_any_answer_to_the_trial_ends_the_pause(
-    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock
 ) -> None:
     """A trial answered with a rejected key: the endpoint is up (the key is the problem), so calls go to it again."""
     emulator.faults.http_status(502, 1)
@@ -263,7 +238,7 @@ async def test_zero_disables_the_pause(
 
 
 async def test_only_one_call_tries_the_endpoint_after_a_pause(
-    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock
 ) -> None:
     """Several messages in flight at once: one trial goes out, the others fail fast instead of queueing behind it."""
     emulator.faults.http_status(500, 1)
@@ -293,7 +268,7 @@ async def test_only_one_call_tries_the_endpoint_after_a_pause(
 
 
 async def test_calls_in_flight_when_the_pause_starts_log_it_once_and_do_not_extend_it(
-    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock, caplog: pytest.LogCaptureFixture
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     emulator.faults.timeout(4)
     async with llm_with(timeout=0.3) as llm:
@@ -311,7 +286,9 @@ async def test_calls_in_flight_when_the_pause_starts_log_it_once_and_do_not_exte
         await route(llm)
 
 
-async def test_a_trial_cut_off_decides_nothing(llm_with: LLMFactory, emulator: OpenAIEmulator, clock: Clock) -> None:
+async def test_a_trial_cut_off_decides_nothing(
+    llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock
+) -> None:
     """A trial cancelled (shutdown, a deadline) must not leave the endpoint paused for good: the next call tries."""
     emulator.faults.http_status(500, 1)
     async with llm_with() as llm:

@@ -25,7 +25,8 @@ from orchestrator.models import CATEGORIES, Verdict
 from orchestrator.stats import Stats, parse_period, render_tables
 from orchestrator.stats_command import add_stats_parser, run_stats
 from orchestrator.stats_html import render_html
-from tests.orchestrator.test_ledger import FakeClock
+from support_testing.clock import HandClock
+from tests.orchestrator.test_ledger import START
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +108,7 @@ def check_page(page: str) -> Checker:
 
 async def add(
     ledger: Ledger,
-    clock: FakeClock,
+    clock: HandClock,
     message_id: str,
     state: str,
     record: Record,
@@ -138,7 +139,7 @@ def customer(category: Any, engine: Any, *tools: str, **timings: float) -> Recor
     return record
 
 
-async def fill(ledger: Ledger, clock: FakeClock) -> None:
+async def fill(ledger: Ledger, clock: HandClock) -> None:
     """Eight messages in two mailboxes; the expected numbers are worked out by hand in `check_all`."""
     a = customer("ShippingDelivery", "llm", "lookup_order", "escalate_ticket", agent=100.0)
     a.add_usage(450, 50)
@@ -169,7 +170,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def filled(location: str) -> AsyncIterator[Ledger]:
-    clock = FakeClock()
+    clock = HandClock(START)
     clock.now = time.time() - 3600  # an hour ago: inside `--since 24h`
     async with Ledger(location, clock=clock) as ledger:
         await fill(ledger, clock)
@@ -246,7 +247,7 @@ def comparable(stats: Stats) -> dict[str, Any]:
 async def test_both_databases_give_the_same_numbers(tmp_path: Path, postgres_url: str) -> None:
     results = []
     for location in (str(tmp_path / "ledger.sqlite3"), postgres_url):
-        clock = FakeClock()
+        clock = HandClock(START)
         async with Ledger(location, clock=clock) as ledger:
             await fill(ledger, clock)
             for name in range(40):  # p95 of 1..40 ms is the 38th value (nearest rank: ceil(0.95 * 40) = 38)
