@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from support_testing.openai_emulator import OpenAIEmulator, SwappableEmulator, serve_swappable
+from tests.orchestrator.sandbox_servers import SandboxServers, sandbox_servers
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +22,12 @@ async def loopback() -> AsyncIterator[SwappableEmulator]:
 def emulator(loopback: SwappableEmulator) -> OpenAIEmulator:
     """A fresh OpenAI emulator behind the module's `loopback` server."""
     return loopback.fresh()
+
+
+@pytest.fixture(scope="module")
+async def shared_servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxServers]:
+    """Both tool servers on a sandbox, started once for a test module (about a second of CPU each time), for the
+    tests that leave them as they found them: no kill, no inbox run, tickets told apart by id. Needs the module's
+    `anyio_backend` at module scope."""
+    async with sandbox_servers(tmp_path_factory.mktemp("shared") / "sandbox") as running:
+        yield running

@@ -6,13 +6,11 @@ start costs about a second of CPU); a test that kills a server or works the inbo
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import os
 import signal
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,13 +26,14 @@ from orchestrator.api import HealthState, create_app, parse_chat
 from orchestrator.config import Secrets, load_config
 from orchestrator.daemon import Daemon
 from orchestrator.errors import RequestError
-from orchestrator.inbox_demo import MAILBOX, prepare, specs
+from orchestrator.inbox_demo import MAILBOX, prepare
 from orchestrator.ledger import Ledger, State
 from orchestrator.metrics import Metrics
 from orchestrator.serve import health_hooks, serve
 from orchestrator.servers import ToolServers
 from support_core.embedded import serve_on_loopback
 from support_core.http_limits import HttpLimits
+from tests.orchestrator.sandbox_servers import SandboxServers, sandbox_servers
 from tests.orchestrator.test_servers import pids_with
 from tests.raw_http import idle_connections, trickle
 
@@ -64,34 +63,9 @@ class Api:
         return await self.http.get(f"{self.url}{path}", headers={"X-Secret": secret} if secret is not None else {})
 
 
-@dataclass
-class SandboxServers:
-    folder: Path
-    servers: ToolServers
-    marker: str
-    """In the servers' environment (SUPPORT_AGENT_TEST_MARKER), to find their processes."""
-
-
-@asynccontextmanager
-async def sandbox_servers(folder: Path) -> AsyncIterator[SandboxServers]:
-    """Both tool servers over stdio on a fresh sandbox store and inbox in `folder`."""
-    prepare(folder)
-    marker = uuid.uuid4().hex
-    shopify, gmail = (dataclasses.replace(s, env={**s.env, "SUPPORT_AGENT_TEST_MARKER": marker}) for s in specs(folder))
-    async with ToolServers(shopify, gmail) as servers:
-        yield SandboxServers(folder, servers, marker)
-
-
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def shared_servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxServers]:
-    """One pair of servers for the tests that leave them as they found them (no kill, no inbox run)."""
-    async with sandbox_servers(tmp_path_factory.mktemp("shared") / "sandbox") as running:
-        yield running
 
 
 @asynccontextmanager

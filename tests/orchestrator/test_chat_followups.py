@@ -1,6 +1,7 @@
 """/chat keeps the inbox's promises: escalated categories open a ticket, a colleague is promised only when a ticket
 exists, and a chat without an email address asks for the address the customer ordered with (real uvicorn on
-loopback over real stdio tool servers on the sandbox store, as in test_api)."""
+loopback over real stdio tool servers on the sandbox store, as in test_api, shared by the module's tests: tickets
+are told apart by id)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.phrasebook import phrasebook
+from tests.orchestrator.sandbox_servers import SandboxServers
 from tests.orchestrator.test_api import MARIA, Api, api_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -19,6 +21,11 @@ EN = phrasebook("en")
 ASK_NUMBER = EN.say("ask_order_number")
 ASK_EMAIL = EN.say("holding_no_contact")
 ASK_ORDER_EMAIL = EN.say("ask_order_email")
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 async def tickets_of(api: Api, email: str) -> list[dict[str, object]]:
@@ -35,14 +42,15 @@ def test_the_configuration_escalates_technical_issues_and_complaints() -> None:
     assert {"TechnicalIssues", "CustomerComplaintsSatisfaction"} <= escalated
 
 
-async def test_escalated_categories_open_a_ticket_and_say_so(tmp_path: Path) -> None:
+async def test_escalated_categories_open_a_ticket_and_say_so(tmp_path: Path, shared_servers: SandboxServers) -> None:
     checkout = "The checkout page shows an error when I try to pay with PayPal."
     complaint = "I am really unhappy, the leggings from order #1021 lost their shape after two washes."
-    async with api_server(tmp_path) as api:
+    async with api_server(tmp_path, shared=shared_servers) as api:
+        before = {t["id"] for t in await tickets_of(api, MARIA)}
         tech = (await api.chat({"message": checkout, "customer_email": MARIA})).json()
         unhappy = (await api.chat({"message": complaint, "customer_email": MARIA})).json()
         anonymous = (await api.chat({"message": checkout})).json()
-        tickets = await tickets_of(api, MARIA)
+        tickets = [t for t in await tickets_of(api, MARIA) if t["id"] not in before]
     assert (tech["category"], tech["handover"]) == ("TechnicalIssues", False), "an answer, not the holding reply"
     assert unhappy["category"] == "CustomerComplaintsSatisfaction" and unhappy["handover"] is False
     for reply in (tech, unhappy):
@@ -56,8 +64,10 @@ async def test_escalated_categories_open_a_ticket_and_say_so(tmp_path: Path) -> 
     assert "paid" not in tech["response"].lower(), "a checkout error is not answered with a payment status"
 
 
-async def test_without_an_email_an_order_question_asks_for_the_address_not_the_number(tmp_path: Path) -> None:
-    async with api_server(tmp_path) as api:
+async def test_without_an_email_an_order_question_asks_for_the_address_not_the_number(
+    tmp_path: Path, shared_servers: SandboxServers
+) -> None:
+    async with api_server(tmp_path, shared=shared_servers) as api:
         single = (await api.chat({"message": "Where is my order #1021?"})).json()
         plural = (await api.chat({"message": "Where are my orders #1021 and #1029?"})).json()
         vouched = (await api.chat({"message": "Where is my order #1021?", "customer_email": MARIA})).json()
@@ -69,7 +79,7 @@ async def test_without_an_email_an_order_question_asks_for_the_address_not_the_n
     assert ASK_ORDER_EMAIL not in vouched["response"] and "6219473050" in vouched["response"], "the customer's order"
 
 
-async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path) -> None:
+async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path, shared_servers: SandboxServers) -> None:
     questions = [
         "Any promotions on?",
         "What is your return policy?",
@@ -77,7 +87,7 @@ async def test_a_colleague_is_promised_only_with_a_ticket(tmp_path: Path) -> Non
         "Do you ship to Canada?",
         "Is the Pro Compression Leggings in XL back in stock soon?",
     ]
-    async with api_server(tmp_path) as api:
+    async with api_server(tmp_path, shared=shared_servers) as api:
         anonymous = [(await api.chat({"message": q})).json() for q in questions]
         vouched = [(await api.chat({"message": q, "customer_email": MARIA})).json() for q in questions]
         tickets = {t["id"] for t in await tickets_of(api, MARIA)}
@@ -105,8 +115,10 @@ ORDER_QUESTIONS = {
 }
 
 
-async def test_the_request_for_the_order_email_is_in_the_customers_language(tmp_path: Path) -> None:
-    async with api_server(tmp_path) as api:
+async def test_the_request_for_the_order_email_is_in_the_customers_language(
+    tmp_path: Path, shared_servers: SandboxServers
+) -> None:
+    async with api_server(tmp_path, shared=shared_servers) as api:
         replies = {language: (await api.chat({"message": q})).json() for language, q in ORDER_QUESTIONS.items()}
     for language, reply in replies.items():
         book = phrasebook(language)
