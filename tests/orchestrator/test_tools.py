@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +16,19 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 OWNER = "maria.garcia@example.com"
 
 
-@pytest.fixture
-async def shopify(tmp_path: Path) -> AsyncIterator[ServerConnection]:
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def shopify(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerConnection]:
+    """One shopify-mcp over stdio for the module (each start costs about half a second of CPU): the tests only
+    read, and the one ticket opened is checked by its own answer."""
     import anyio
 
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SHOPIFY_TICKET_DB": str(tmp_path / "t.db")}
+    home = tmp_path_factory.mktemp("shopify")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "SHOPIFY_TICKET_DB": str(home / "t.db")}
     connection = ServerConnection(ServerSpec("shopify", module="shopify_mcp", env=env))
     async with anyio.create_task_group() as tg:
         await tg.start(connection.keep)
