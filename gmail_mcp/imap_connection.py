@@ -17,6 +17,7 @@ tenacity); a refused login or a NO/BAD answer is not retried.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -65,6 +66,7 @@ class ImapEndpoint:
             self.host, port=self.port, ssl=self.tls == "implicit", ssl_context=context, timeout=self.timeout
         )
         try:
+            _no_delay(client)
             if self.tls == "starttls":
                 client.starttls(context)
             client.normalise_times = False
@@ -225,6 +227,14 @@ def enable_modseqs(client: Any, capabilities: frozenset[str]) -> frozenset[str]:
         logger.info("IMAP ENABLE %s refused (%s); reading without mod-sequences", wanted, _short(exc))
         return frozenset()
     return frozenset(enabled | ({"CONDSTORE"} if "QRESYNC" in enabled else set()))
+
+
+def _no_delay(client: Any) -> None:
+    """Turn Nagle's algorithm off: imapclient writes most commands as their line, then the CRLF on its own, and with
+    Nagle the CRLF waited for the server's ACK of the line (a round trip, or a delayed ACK of up to 40 ms) before the
+    server could even read the command. Each command is a write and then a wait for the answer: nothing to batch."""
+    with contextlib.suppress(OSError, AttributeError):  # not a TCP socket: nothing to turn off
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _close_quietly(client: Any) -> None:
