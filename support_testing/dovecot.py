@@ -1,9 +1,13 @@
 """A throw-away Dovecot IMAP server on loopback for tests: generated config and Maildir store in a temporary folder.
 
-Any user name logs in with `PASSWORD` (a static passdb), and each gets its own empty Maildir, so every test can
-take a fresh account (`new_user()`) and stay independent of the others, also under pytest-xdist. The namespace
-declares SPECIAL-USE folders (Drafts, Sent, Trash, Junk, Archive), created on first login. No TLS (`ssl = no`):
-the server listens on 127.0.0.1 only, where the backend allows plain IMAP.
+Any user name logs in with `PASSWORD` (a static passdb; any other password is refused at once), and each gets its
+own empty Maildir, so every test can take a fresh account (`new_user()`) and stay independent of the others, also
+under pytest-xdist. The namespace declares SPECIAL-USE folders (Drafts, Sent, Trash, Junk, Archive), created on
+first login. No TLS (`ssl = no`): the server listens on 127.0.0.1 only, where the backend allows plain IMAP. Each
+imap process's title names the command it runs (`verbose_proctitle`), so a test can wait until a connection really
+is in IDLE (`idling`) instead of sleeping. Dovecot itself tells an IDLE client about new mail about 0.5 s after it
+lands (a fixed delay in its mailbox watching, not a setting). The store is thrown away afterwards, so Dovecot never
+waits for fsync.
 
 Root: Dovecot never gives mail access to uid 0, so under root the mail processes run as `nobody` (the store
 folder is handed to it) and the internal/login processes use the same account; as any other user everything runs
@@ -108,6 +112,23 @@ class DovecotServer:
                 return int(fields[1])
         return 0
 
+    def idling(self, user: str) -> int:
+        """How many of `user`'s IMAP connections are in IDLE now, as the server sees it: each imap process names the
+        command it is running in its title (`verbose_proctitle`: `dovecot/imap [user 127.0.0.1 IDLE]`). Linux only
+        (/proc), like the rest of this server's tests."""
+        marker = f"[{user} ".encode()
+        count = 0
+        for process in Path("/proc").iterdir():
+            if not process.name.isdigit():
+                continue
+            try:
+                title = (process / "cmdline").read_bytes()
+            except OSError:  # it ended meanwhile
+                continue
+            if title.startswith(b"dovecot/imap ") and marker in title and b" IDLE]" in title:
+                count += 1
+        return count
+
     def log_text(self) -> str:
         try:
             return self.log.read_text(encoding="utf-8", errors="replace")
@@ -153,11 +174,22 @@ mail_location = maildir:{folder}/mail/%u
 mail_uid = {uid}
 mail_gid = {gid}
 mail_privileged_group =
+mail_fsync = never
 imap_idle_notify_interval = 1 secs
+verbose_proctitle = yes
 mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = static
   args = password={PASSWORD}
+  result_failure = continue-fail
+}}
+# A wrong password is refused at once: without `nodelay` Dovecot holds every refusal for its next check of delayed
+# failures (every 0.5 s, even with auth_failure_delay = 0). This second passdb only ever runs after a wrong password:
+# it accepts anything, but as a failure (result_success), and brings `nodelay` along.
+passdb {{
+  driver = static
+  args = nopassword=y nodelay=y
+  result_success = continue-fail
 }}
 userdb {{
   driver = static

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +22,7 @@ from support_testing.gmail_emulator.history import HISTORY_START, HistoryLog
 from support_testing.gmail_emulator.mailbox import InternalDate, Mailbox, StoredMessage
 from support_testing.gmail_emulator.quota import QUOTA_UNITS, RequestRecord, UserQuota
 from support_testing.gmail_emulator.tokens import EMULATOR_TOKEN, TOKEN_TTL, TokenAuthority, bearer_token
+from support_testing.stall import stall
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ class GmailEmulator:
                 self.send_attempts.append(SendAttempt(stamp, method, request.url.path, raw_body))
                 logger.warning("Refused %s: the emulator never sends mail", method)
             fault = self.faults.take(method)
-            if fault is not None and fault.kind == "delay":
-                await anyio.sleep(fault.seconds)
+            if fault is not None and fault.kind == "delay" and not await stall(request, fault.seconds):
+                return Response(status_code=499)  # the client hung up (timed out): nobody reads it, nothing is logged
             units = 0
             try:
                 self._admit(request, fault)
@@ -207,8 +207,8 @@ class GmailEmulator:
         started, stamp = time.monotonic(), self.clock()
         body = (await request.body()).decode("utf-8", errors="replace")
         fault = self.faults.take(TOKEN_METHOD)
-        if fault is not None and fault.kind == "delay":
-            await anyio.sleep(fault.seconds)
+        if fault is not None and fault.kind == "delay" and not await stall(request, fault.seconds):
+            return Response(status_code=499)
         if fault is not None and fault.kind == "status":
             response = self._error(fault.error(), fault)
         else:

@@ -102,7 +102,8 @@ class FaultPlan:
         self.http_status(status, n, method=method)
 
     def delay(self, seconds: float, n: int = 1, *, method: str | None = None) -> None:
-        """The next `n` requests are answered normally, but only after `seconds`."""
+        """The next `n` requests are answered normally, but only after `seconds`; a client that hangs up first (its
+        timeout) gets nothing, and its request is not logged (`GmailEmulator.requests`)."""
         if seconds < 0:
             raise ValueError("a delay cannot be negative")
         self._add(Fault("delay", seconds=seconds, method=method), n)

@@ -59,7 +59,8 @@ class FaultPlan:
         self._add(Fault("status", status=status, retry_after=retry_after, body=body), n)
 
     def delay(self, seconds: float, n: int = 1) -> None:
-        """The next `n` requests are answered normally, but only after `seconds`."""
+        """The next `n` requests are answered normally, but only after `seconds`; a client that hangs up first (its
+        timeout) gets nothing, and its request is not logged (`ShopifyEmulator.requests`)."""
         self._add(Fault("delay", seconds=seconds), n)
 
     def drop(self, n: int = 1, *, seconds: float = DROP_SECONDS) -> None:

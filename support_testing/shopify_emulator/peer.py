@@ -23,10 +23,15 @@ from shopify_mcp.emulator.cost import DEFAULT_BUCKET_SIZE, DEFAULT_RESTORE_RATE,
 from shopify_mcp.emulator.execution import Outcome, requested_cost, throttled_payload
 from shopify_mcp.emulator.store import Store
 from support_testing.shopify_emulator.faults import FaultPlan
+from support_testing.stall import stall
 
 TOKEN_TTL = 86399.0
 _SERVED_FAULT: ContextVar[str | None] = ContextVar("served_fault", default=None)
 """The fault served to the request being answered (each request runs in its own task), for its log record."""
+_REQUEST: ContextVar[Request | None] = ContextVar("request", default=None)
+"""The request being answered, which a delay fault watches for its client hanging up."""
+_ABANDONED: ContextVar[bool] = ContextVar("abandoned", default=False)
+"""Whether the client of the request being answered hung up during a delay (it is then not logged)."""
 REASONS = {
     429: "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
     500: "Internal Server Error",
@@ -113,15 +118,27 @@ class ShopifyEmulator(SandboxEmulator):
         issued = self.issued_tokens.get(token or "")
         return issued is not None and self.clock() < issued.expires_at
 
+    async def _graphql(self, request: Request) -> Response:
+        _REQUEST.set(request)
+        _ABANDONED.set(False)
+        return await super()._graphql(request)
+
     async def answer(self, parsed: Body | Response, token: str | None) -> tuple[Response, Outcome]:
-        """Faults replace the answer first (as infrastructure would), then the sandbox's checks and answer."""
+        """Faults replace the answer first (as infrastructure would), then the sandbox's checks and answer.
+
+        A delayed request whose client hangs up (a client timeout) is dropped at once, unanswered and unlogged."""
         fault = self.faults.next()
         _SERVED_FAULT.set(None if fault is None else fault.describe())
         if fault is None:
             return await super().answer(parsed, token)
         asked = Outcome(operation=None if isinstance(parsed, Response) else parsed[2])
         if fault.kind == "delay":
-            await anyio.sleep(fault.seconds)
+            request = _REQUEST.get()
+            if request is None:
+                await anyio.sleep(fault.seconds)
+            elif not await stall(request, fault.seconds):
+                _ABANDONED.set(True)
+                return Response(status_code=499), asked  # nginx's "client closed request": nobody reads it
             return await super().answer(parsed, token)
         if fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
@@ -144,6 +161,8 @@ class ShopifyEmulator(SandboxEmulator):
         token: str | None,
         started: float,
     ) -> None:
+        if _ABANDONED.get():
+            return
         super().observe(request, version, outcome, variables, status, token, started)
         self.requests.append(
             RequestRecord(
@@ -184,6 +203,7 @@ class ShopifyEmulator(SandboxEmulator):
             body = {"access_token": token, "scope": ",".join(sorted(self.scopes)), "expires_in": int(self.token_ttl)}
             response = JSONResponse(body)
         _SERVED_FAULT.set(None)
+        _ABANDONED.set(False)
         self.observe(request, None, Outcome(), None, response.status_code, None, started)
         return response
 

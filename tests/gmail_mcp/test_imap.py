@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,15 @@ async def account(dovecot: DovecotServer) -> AsyncIterator[tuple[ImapBackend, st
         yield backend, user
     finally:
         await backend.aclose()
+
+
+async def until(check: Callable[[], bool], what: str, within: float = 10.0) -> None:
+    """Wait for `check` (run in a worker thread: it may look at the server) to hold; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await anyio.to_thread.run_sync(check):
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {within:g} s waiting for {what}")
+        await anyio.sleep(0.02)
 
 
 def flags_of(dovecot: DovecotServer, user: str) -> dict[int, set[bytes]]:
@@ -133,12 +142,12 @@ async def test_a_current_cursor_waits_in_idle_and_answers_when_mail_arrives(
     mailbox = Mailbox(backend, fallback_query="in:inbox", max_body_chars=100_000)
     current = (await mailbox.new_messages(None, 50)).cursor
     started = time.monotonic()
-    quiet = await mailbox.new_messages(current, 50, wait=1.0)
+    quiet = await mailbox.new_messages(current, 50, wait=0.6)
     assert quiet.messages == [] and quiet.waited, "nothing new: it watched the inbox"
-    assert time.monotonic() - started >= 0.9, "it waited in IDLE for the time asked"
+    assert time.monotonic() - started >= 0.55, "it waited in IDLE for the time asked"
     started = time.monotonic()
     assert not (await mailbox.new_messages(current, 50)).waited, "no wait asked: it answers at once"
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 0.5
 
     answer: list[Any] = []
 
@@ -147,7 +156,7 @@ async def test_a_current_cursor_waits_in_idle_and_answers_when_mail_arrives(
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(listen)
-        await anyio.sleep(1.0)
+        await until(lambda: dovecot.idling(user) == 1, "the wait to be in IDLE")
         assert not answer, "no mail yet: still waiting"
         started = time.monotonic()
         await anyio.to_thread.run_sync(lambda: dovecot.deliver(user, mail(9)))
@@ -179,8 +188,8 @@ async def test_mail_expunged_before_the_poll_moves_the_cursor_on_so_the_next_wai
     quiet = await mailbox.new_messages(current, 50)
     assert quiet.messages == [] and quiet.cursor != current, "the deleted message's UID is behind the cursor now"
     started = time.monotonic()
-    waited = await mailbox.new_messages(quiet.cursor, 50, wait=1.0)
-    assert waited.waited and waited.messages == [] and time.monotonic() - started >= 0.9
+    waited = await mailbox.new_messages(quiet.cursor, 50, wait=0.6)
+    assert waited.waited and waited.messages == [] and time.monotonic() - started >= 0.55
 
 
 async def test_a_cancelled_idle_wait_ends_at_once_and_the_next_one_works(
@@ -188,10 +197,19 @@ async def test_a_cancelled_idle_wait_ends_at_once_and_the_next_one_works(
 ) -> None:
     backend, user = account
     current = (await backend.changes(None, fallback_query="in:inbox", limit=50)).cursor
-    started = time.monotonic()
-    with anyio.move_on_after(1.0):
-        await backend.wait_for_mail(current, 60.0)
-    assert time.monotonic() - started < 3, "cancelling the caller ends the wait"
+    waiting = anyio.CancelScope()
+
+    async def wait() -> None:
+        with waiting:
+            await backend.wait_for_mail(current, 60.0)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await until(lambda: dovecot.idling(user) == 1, "the wait to be in IDLE")
+        started = time.monotonic()
+        waiting.cancel()
+    assert time.monotonic() - started < 2, "cancelling the caller ends the wait at once"
+    await until(lambda: dovecot.idling(user) == 0, "the abandoned wait to leave IDLE (within one slice)")
     answer: list[bool | None] = []
 
     async def listen() -> None:
@@ -199,7 +217,7 @@ async def test_a_cancelled_idle_wait_ends_at_once_and_the_next_one_works(
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(listen)
-        await anyio.sleep(2.0)  # the abandoned wait has left IDLE by now (one slice), this one is in IDLE
+        await until(lambda: dovecot.idling(user) == 1, "the next wait to be in IDLE")
         await anyio.to_thread.run_sync(lambda: dovecot.deliver(user, mail(10)))
     assert answer == [True]
 
@@ -266,7 +284,7 @@ def silent_server() -> Iterator[int]:
 
 
 async def test_a_server_that_never_answers_times_out_and_is_retried_then_reported(silent_server: int) -> None:
-    silent = ImapEndpoint("127.0.0.1", silent_server, "user", "secret-password", tls="none", timeout=0.3)
+    silent = ImapEndpoint("127.0.0.1", silent_server, "user", "secret-password", tls="none", timeout=0.15)
     backend = ImapBackend(ImapConnection(silent, RetryPolicy(0.01, 0.02, 2)), address=OWN)
     started = time.monotonic()
     with pytest.raises(MailboxUnavailableError, match="did not answer") as failure:

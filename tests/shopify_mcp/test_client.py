@@ -204,8 +204,10 @@ async def test_persistent_throttling_gives_up_with_advice(http: httpx.AsyncClien
 
 async def test_a_burst_is_spread_out_instead_of_throttled(emulator: ShopifyEmulator) -> None:
     """40 concurrent lookups against a small bucket: the client waits for capacity; Shopify never says THROTTLED."""
-    # A slow refill (400 points/s): the burst outruns it even on a loaded machine, so the client must wait.
-    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=300, restore_rate=400)
+    # 41 lookups of 64 points against 300 and a refill of 2,000 points/s: ~0.7 s of waiting, while the burst's own
+    # work (~0.1 s of CPU) refills less than a tenth of what is missing, so the client must wait even on a loaded
+    # machine.
+    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=300, restore_rate=2000)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small.app), timeout=5) as http:
         client = make_client(http, Sleeps())
         client._sleep = anyio.sleep  # real waits: the emulator's bucket refills in real time

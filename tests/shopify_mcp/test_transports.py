@@ -24,7 +24,7 @@ from support_core.http_limits import HttpLimits
 from support_core.transport import http_app
 from support_testing.shopify_emulator import ShopifyEmulator, serve_emulator
 from tests.processes import RunningServer, http_server
-from tests.raw_http import idle_connections, trickle
+from tests.raw_http import Exchange, idle_connections, trickle
 from tests.shopify_mcp.support import OWNER, error_text, ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -67,9 +67,11 @@ async def test_stdio_server_answers_from_the_store_it_is_given(
 
 
 async def test_stdio_server_spreads_a_burst_instead_of_being_throttled(tmp_path: Path) -> None:
-    """Twelve concurrent product searches (~430 points each) against a 1,000-point bucket refilling at 500/s: the
-    server's client waits for capacity, so Shopify answers THROTTLED at most once, and every call succeeds."""
-    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=1000, restore_rate=500)
+    """Twelve concurrent product searches (160 points each: a search of 32, a read of the products found of 128)
+    against a 1,000-point bucket refilling at 1,500/s, which the burst outruns (~0.6 s of waiting, against ~0.05 s
+    of requests): the server's client waits for capacity, so Shopify answers THROTTLED at most once, and every call
+    succeeds."""
+    small = ShopifyEmulator(store=load_sandbox_store(), bucket_size=1000, restore_rate=1500)
     results: list[bool] = []
     async with serve_emulator(small) as url:
         params = StdioServerParameters(
@@ -174,8 +176,15 @@ async def test_http_limits_cut_off_slow_and_surplus_clients_but_not_mcp() -> Non
             f"POST /mcp HTTP/1.1\r\nHost: {url.removeprefix('http://')}\r\n"
             "Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
         )
-        slow_head = await trickle(url, [head.encode(), *[b"X-Padding: x\r\n"] * 40], pause=0.1)
-        slow_body = await trickle(url, [f"{head}Content-Length: 100\r\n\r\n".encode(), *[b" "] * 40], pause=0.1)
+        slow: dict[str, Exchange] = {}
+
+        async def cut_off(name: str, parts: list[bytes]) -> None:
+            slow[name] = await trickle(url, parts, pause=0.1)
+
+        async with anyio.create_task_group() as tg:  # both at once: each waits out its own timeout
+            tg.start_soon(cut_off, "head", [head.encode(), *[b"X-Padding: x\r\n"] * 40])
+            tg.start_soon(cut_off, "body", [f"{head}Content-Length: 100\r\n\r\n".encode(), *[b" "] * 40])
+        slow_head, slow_body = slow["head"], slow["body"]
         # a handshake-era session stays within the limits (stateless: no GET event stream holds a connection)
         async with Client(f"{url}/mcp", mode="legacy") as client:
             answer = await client.call_tool("echo", {"text": "still here"})

@@ -17,6 +17,10 @@ from support_testing.gmail_emulator import EMULATOR_TOKEN, GMAIL_MODIFY_SCOPE, G
 REFRESH_TOKEN = "1//emulator-refresh-token"
 CLIENT_ID = "emulator-client.apps.googleusercontent.com"
 CLIENT_SECRET = "emulator-secret"
+RETRY_RANDOM = 0.05
+"""What `random()` returns to googleapiclient's retries here. It waits `random() * 2**n` seconds before retry n (up
+to 2 s before the first), which says nothing about the emulator; it keeps that function on each request (`_rand`,
+beside `_sleep`: its own tests set them), so here a retry really waits, but 0.1 s (0.2 s before a second one)."""
 
 
 @pytest.fixture
@@ -66,8 +70,10 @@ class Gmail:
 
         def execute() -> Any:
             http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=httplib2.Http(timeout=http_timeout))
+            request = make(self.service.users())
+            request._rand = lambda: RETRY_RANDOM
             try:
-                return make(self.service.users()).execute(http=http, num_retries=num_retries)
+                return request.execute(http=http, num_retries=num_retries)
             finally:
                 http.close()
 

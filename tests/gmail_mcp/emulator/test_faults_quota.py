@@ -56,7 +56,7 @@ async def test_403_rate_limit_reasons(emulator: GmailEmulator, gmail: Gmail, rea
     with pytest.raises(HttpError) as limited:
         await gmail.call(lambda u: u.getProfile(userId="me"))
     assert limited.value.status_code == 403 and limited.value.error_details[0]["reason"] == reason
-    if reason == "userRateLimitExceeded":  # one retry (and its random sleep of up to 2 s) is enough to show it
+    if reason == "userRateLimitExceeded":  # one retry is enough to show it
         emulator.faults.rate_limited(1, reason=reason)
         assert (await gmail.call(lambda u: u.getProfile(userId="me"), num_retries=1))["emailAddress"]
         assert [r.status for r in emulator.requests] == [403, 403, 200]
