@@ -21,7 +21,14 @@ from starlette.types import ASGIApp
 
 from support_core.http_limits import HttpLimits, uvicorn_config
 
-__all__ = ["READY_TIMEOUT", "EmbeddedServer", "run_loopback_main", "serve_on_loopback", "serve_until_signal"]
+__all__ = [
+    "READY_TIMEOUT",
+    "EmbeddedServer",
+    "PromptServer",
+    "run_loopback_main",
+    "serve_on_loopback",
+    "serve_until_signal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +40,19 @@ STOP_TIMEOUT = 5.0
 """Seconds beyond the grace period to wait for uvicorn to stop before giving up on a clean shutdown."""
 
 
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handlers (the embedding program owns them); a failed bind is reported.
+class PromptServer(uvicorn.Server):
+    """uvicorn that stops in milliseconds instead of ~0.2 s (`serve_http` and `EmbeddedServer` use it).
 
-    It also stops in milliseconds instead of ~0.2 s: uvicorn notices `should_exit` only at its next tick (every
-    0.1 s) and then pauses 0.1 s before looking at the open connections, which it checks every 0.1 s. Here setting
-    `should_exit` ends the tick loop at once, and the connections are checked every `POLL_INTERVAL` from the start;
-    requests under way still get `timeout_graceful_shutdown` seconds, as with uvicorn. (A test suite starts and
-    stops an emulator for most tests: those pauses were a good part of its run.)
+    uvicorn notices `should_exit` only at its next tick (every 0.1 s) and then pauses 0.1 s before looking at the
+    open connections, which it checks every 0.1 s. Here setting `should_exit` (uvicorn's own signal handler does)
+    ends the tick loop at once, and the connections are checked every `POLL_INTERVAL` from the start; requests under
+    way still get `timeout_graceful_shutdown` seconds, as with uvicorn. (A test suite starts and stops a server for
+    most tests: those pauses were a good part of its run.)
     """
 
     def __init__(self, config: uvicorn.Config) -> None:
         self._exit_requested = asyncio.Event()
         super().__init__(config)
-        self.startup_failed = False
 
     @property
     def should_exit(self) -> bool:
@@ -57,10 +63,6 @@ class EmbeddedServer(uvicorn.Server):
         self._should_exit = value
         if value:
             self._exit_requested.set()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
     async def main_loop(self) -> None:
         """uvicorn's loop of a tick every 0.1 s (the Date header, the request limit), left as soon as `should_exit`
@@ -100,6 +102,18 @@ class EmbeddedServer(uvicorn.Server):
                 task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
         if not self.force_exit:
             await self.lifespan.shutdown()
+
+
+class EmbeddedServer(PromptServer):
+    """uvicorn without its own signal handlers (the embedding program owns them); a failed bind is reported."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.startup_failed = False
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
     async def run_until_exit(self) -> None:
         try:

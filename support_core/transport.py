@@ -9,12 +9,12 @@ import logging
 import socket
 from typing import Literal, Protocol
 
-import uvicorn
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from support_core.embedded import PromptServer
 from support_core.errors import ConfigError
 from support_core.http_limits import HttpLimits, uvicorn_config
 from support_core.loopback import is_loopback
@@ -138,7 +138,7 @@ async def serve_http(
     config = uvicorn_config(
         app, host=host, port=port, limits=limits or HttpLimits(), log_level=log_level.lower(), lifespan="on"
     )
-    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)
+    await PromptServer(config).serve(sockets=[sock] if sock is not None else None)
 
 
 class HttpServerSettings(Protocol):
