@@ -288,6 +288,20 @@ def assert_crash_window(folder: Path, stage: str, victim: LedgerEntry, entries: 
         assert window == ("done", None, True, 1, True), window
 
 
+async def restart(folder: Path, worker: str, ledger: str | None = None) -> tuple[set[str], int]:
+    """A worker's restart half a minute after a crash (its ledger clock `CLOCK_AHEAD`), in this process: the same
+    code as `crash_worker`, without paying for another interpreter start-up. The message ids it handled, and its
+    failures."""
+    config = load_config()
+    config = config.model_copy(update={"daemon": config.daemon.model_copy(update={"concurrency": 1})})
+    location = ledger or folder / "ledger.sqlite3"
+    opened = Ledger(location, lease_seconds=LEASE, clock=lambda: time.time() + CLOCK_AHEAD)
+    async with ToolServers(*specs(folder)) as servers, opened:
+        daemon = Daemon(servers, opened, config, own_address=MAILBOX, worker=worker)
+        handled = {outcome.message_id for outcome in await daemon.run_once()}
+    return handled, daemon.failures
+
+
 # --- 1. SIGKILL at each stage, then a restart ---------------------------------------------------------------
 
 
@@ -307,14 +321,8 @@ async def test_sigkill_at_a_stage_then_a_restart_loses_and_duplicates_nothing(tm
     assert sum(e.state in FINAL for e in before.values()) >= KILL_AT - 1, "the crash came before any work was done"
     assert_crash_window(folder, stage, victim, before)
 
-    # The restart, in this process: the same code path, without paying for a third interpreter start-up.
-    config = load_config()
-    config = config.model_copy(update={"daemon": config.daemon.model_copy(update={"concurrency": 1})})
-    ledger = Ledger(folder / "ledger.sqlite3", lease_seconds=LEASE, clock=lambda: time.time() + CLOCK_AHEAD)
-    async with ToolServers(*specs(folder)) as servers, ledger:
-        daemon = Daemon(servers, ledger, config, own_address=MAILBOX, worker="restart")
-        handled = {outcome.message_id for outcome in await daemon.run_once()}
-    assert daemon.failures == 0, f"the restart after a kill at {stage} failed {daemon.failures} time(s)"
+    handled, failures = await restart(folder, "restart")
+    assert failures == 0, f"the restart after a kill at {stage} failed {failures} time(s)"
     if victim.state not in FINAL:
         assert victim.message_id in handled, f"the killed worker's message was not taken over: {victim}"
     await check_final_state(folder, sent)

@@ -29,12 +29,12 @@ from orchestrator.inbox_demo import MAILBOX, SANDBOX_AUTHSERV_ID, prepare
 from orchestrator.ledger import Ledger
 from orchestrator.runner import drain, open_runtime
 from tests.orchestrator.test_crash_safety import (
-    CLOCK_AHEAD,
     LEASE,
     ROOT,
     Run,
     check_final_state,
     install,
+    restart,
     run_worker,
 )
 from tests.processes import shared_cache
@@ -96,19 +96,8 @@ async def test_three_workers_on_postgres_one_killed_then_restarted_draft_each_me
     assert not handled["worker-a"] & handled["worker-b"], "a message was handled by two live workers"
 
     # The killed worker comes back (its clock half a minute on, so its own old lease has expired) and finishes.
-    restart = await run_worker(
-        folder,
-        "--worker",
-        "doomed",
-        "--lease",
-        str(LEASE),
-        "--clock-offset",
-        str(CLOCK_AHEAD),
-        "--ledger",
-        postgres_url,
-    )
-    assert restart.returncode == 0, restart.stderr[-3000:]
-    assert restart.summary()["failures"] == 0
+    _, failures = await restart(folder, "doomed", postgres_url)
+    assert failures == 0
     await check_final_state(folder, sent, postgres_url)
     async with Ledger(postgres_url) as ledger:
         entries = await ledger.entries()
