@@ -22,8 +22,8 @@ with the earlier hand-made signals (function words, greetings, diacritics, word 
 on whole messages, 98.3% on the first four words and 92.8% on the first two (py3langid alone: 83%). When neither
 has evidence ("OK", "#1021", a link) the caller's default wins. Mixed-language mail (a reply under the shop's English
 subject) is handled by the router, which asks for the body's language first (`offline_router.route_offline`).
-The model loads on first use, once per process (about 0.2 s from a copy restricted to the six languages in the
-user's cache folder, 0.7 s the first time: `language_model`); identifying one message then takes about 0.05 ms.
+The model loads on first use, once per process (about 0.06 s from a copy restricted to the six languages in the
+user's cache folder, 0.8 s the first time: `language_model`); identifying one message then takes about 0.05 ms.
 A shop that answers in fewer languages lists them in the configuration (`[shop] languages`); the identifier then
 chooses among those only (`languages=`), so a shop configured for English and German never gets "fr".
 """
@@ -167,8 +167,8 @@ _LOADED: list[Any] = []
 
 
 def _identifier() -> Any:
-    """py3langid's model restricted to the six languages, loaded once on first use (about 0.2 s from the user's
-    cache, 0.7 s the first time: `orchestrator.language_model`)."""
+    """py3langid's model restricted to the six languages, loaded once on first use (about 0.06 s from the user's
+    cache, 0.8 s the first time: `orchestrator.language_model`)."""
     if not _LOADED:
         with _LOCK:
             if not _LOADED:
@@ -179,7 +179,7 @@ def _identifier() -> Any:
 
 
 def warm_up() -> None:
-    """Load the identifier now (blocking, 0.2-0.7 s): call it in a worker thread at start-up, so the first
+    """Load the identifier now (blocking, 0.06-0.8 s): call it in a worker thread at start-up, so the first
     message does not stall the event loop."""
     _identifier()
 
