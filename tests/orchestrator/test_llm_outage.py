@@ -82,6 +82,14 @@ def outage(emulator: OpenAIEmulator, kind: str, n: int = 1) -> str:
     return f"HTTP {status}"
 
 
+async def pause_then_wait_it_out(llm: LLM, emulator: OpenAIEmulator, clock: HandClock, *, status: int) -> None:
+    """One outage (HTTP `status`), then the whole pause gone by: the next call is the trial."""
+    emulator.faults.http_status(status, 1)
+    with pytest.raises(LLMUnavailableError, match=f"HTTP {status}"):
+        await route(llm)
+    clock.advance(PAUSE)
+
+
 def pause_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "orchestrator.llm_outage" and r.levelname == "WARNING"]
 
@@ -210,11 +218,8 @@ async def test_any_answer_to_the_trial_ends_the_pause(
     llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock
 ) -> None:
     """A trial answered with a rejected key: the endpoint is up (the key is the problem), so calls go to it again."""
-    emulator.faults.http_status(502, 1)
     async with llm_with() as llm:
-        with pytest.raises(LLMUnavailableError):
-            await route(llm)
-        clock.advance(PAUSE)
+        await pause_then_wait_it_out(llm, emulator, clock, status=502)
         emulator.api_key = "sk-rotated"
         with pytest.raises(LLMAuthError):
             await route(llm)
@@ -290,11 +295,8 @@ async def test_a_trial_cut_off_decides_nothing(
     llm_with: LLMFactory, emulator: OpenAIEmulator, clock: HandClock
 ) -> None:
     """A trial cancelled (shutdown, a deadline) must not leave the endpoint paused for good: the next call tries."""
-    emulator.faults.http_status(500, 1)
     async with llm_with() as llm:
-        with pytest.raises(LLMUnavailableError):
-            await route(llm)
-        clock.advance(PAUSE)
+        await pause_then_wait_it_out(llm, emulator, clock, status=500)
         emulator.latency = 5
         with anyio.move_on_after(0.2) as scope:
             await route(llm)
