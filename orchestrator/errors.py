@@ -93,7 +93,12 @@ class LLMError(OrchestratorError):
 
 
 class LLMUnavailableError(LLMError):
-    """The endpoint could not answer (timeout, connection, 429, 5xx, other HTTP errors) after the client's retries."""
+    """The endpoint could not answer (timeout, connection, 429, 5xx, other HTTP errors) after the client's retries;
+    `retry_after` is the wait in seconds its last answer asked for (Retry-After), when it asked."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 class LLMAuthError(LLMError):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from orchestrator.errors import LLMAuthError, LLMOutputError, LLMUnavailableError
 from orchestrator.llm_outage import DEFAULT_PAUSE, OutageBreaker
+from support_core.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -318,12 +319,14 @@ class LLM:
                 f"The LLM endpoint {self.endpoint} is rate limiting us (HTTP 429, {self._attempts()}): "
                 "wait, or check the account's quota.",
                 status=exc.status_code,
+                retry_after=_retry_after(exc.response.headers),
             ) from None
         except openai.APIStatusError as exc:
             raise LLMUnavailableError(
                 f"The LLM endpoint {self.endpoint} answered HTTP {exc.status_code} "
                 f"({self._attempts()}){_server_reason(exc)}.",
                 status=exc.status_code,
+                retry_after=_retry_after(exc.response.headers),
             ) from None
         except openai.APIError as exc:
             raise LLMUnavailableError(
@@ -343,6 +346,17 @@ def _describe_endpoint(base_url: str) -> str:
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait the endpoint asked for: OpenAI's `retry-after-ms`, else the standard `Retry-After` (seconds or an
+    HTTP date), as the openai client reads them between its own retries; None when it asked for none."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        seconds = retry_after_seconds(milliseconds)
+        if seconds is not None:
+            return seconds / 1000
+    return retry_after_seconds(headers.get("retry-after"))
 
 
 def _server_reason(exc: openai.APIStatusError) -> str:

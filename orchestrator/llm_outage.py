@@ -6,7 +6,9 @@ that still fails that way shows the endpoint is down or overloaded, and every fu
 
 - closed (normal): every call goes to the endpoint. One that fails with an outage (`LLMUnavailableError` for a
   timeout, a refused connection, an unreadable answer, HTTP 408/409/429 or 5xx: what the client itself retries)
-  starts a pause of `pause` seconds, logged once at WARNING.
+  starts a pause of `pause` seconds, logged once at WARNING; longer when the endpoint's answer asked for a longer
+  wait (Retry-After, e.g. an exhausted quota), up to `MAX_PAUSE` (a wrong or hostile header cannot park the LLM
+  for days).
 - paused: every call raises `LLMUnavailableError` at once, without touching the network, saying what failed and
   when the endpoint is tried again; callers fall back to the offline engine as for any unavailability.
 - trial: the first call after the pause goes through. It is the only one: the calls made while it is in flight fail
@@ -46,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PAUSE = 60.0
 """Seconds the endpoint is not asked after an outage (`[engine] outage_pause_seconds`)."""
+MAX_PAUSE = 3600.0
+"""The longest pause a Retry-After can ask for."""
 OUTAGE_STATUSES = frozenset({408, 409, 429})
 """HTTP statuses below 500 that mean the endpoint (not the request) is in trouble: the ones the client retries."""
 
@@ -138,9 +142,13 @@ class OutageBreaker:
         now = self._clock()
         if self._outage is None:
             self._paused_since = now
-        self._outage, self._paused_until = error, now + self.pause
+        pause, asked = self.pause, ""
+        if error.retry_after is not None and error.retry_after > pause:
+            pause = min(error.retry_after, MAX_PAUSE)
+            asked = f" (the endpoint asked to wait {error.retry_after:g}s)"
+        self._outage, self._paused_until = error, now + pause
         again = "Still unavailable after the pause: pausing" if trial else "Pausing"
-        logger.warning("%s %s the LLM for %gs; the offline engine answers meanwhile.", error, again, self.pause)
+        logger.warning("%s %s the LLM for %gs%s; the offline engine answers meanwhile.", error, again, pause, asked)
 
     def _answered(self, *, trial: bool) -> None:
         if trial:

@@ -7,6 +7,8 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from orchestrator.api import HealthState, probe_llm
 from orchestrator.config import DEFAULT_CONFIG, Secrets, load_config
 from orchestrator.errors import ConfigError, LLMAuthError, LLMError, LLMOutputError, LLMUnavailableError
 from orchestrator.llm import LLM
-from orchestrator.llm_outage import OutageBreaker
+from orchestrator.llm_outage import MAX_PAUSE, OutageBreaker
 from orchestrator.models import RouterDecision
 from orchestrator.runner import build_llm
 from support_testing.clock import HandClock
@@ -240,6 +242,40 @@ async def test_zero_disables_the_pause(
         await route(llm)
     assert len(emulator.requests) == 4
     assert pause_warnings(caplog) == []
+
+
+@pytest.mark.parametrize(("asked", "paused"), [(300, 300), (86_400, MAX_PAUSE), (5, PAUSE)])
+async def test_a_longer_retry_after_lengthens_the_pause_up_to_an_hour(
+    llm_with: LLMFactory,
+    emulator: OpenAIEmulator,
+    clock: HandClock,
+    caplog: pytest.LogCaptureFixture,
+    asked: float,
+    paused: float,
+) -> None:
+    """An exhausted quota answers 429 with a long Retry-After: trying every minute would only be refused again."""
+    emulator.faults.http_status(429, 1, retry_after=asked)
+    async with llm_with() as llm:
+        with pytest.raises(LLMUnavailableError, match="HTTP 429") as caught:
+            await route(llm)
+        assert caught.value.retry_after == asked
+        clock.advance(paused - 1)
+        with pytest.raises(LLMUnavailableError, match=r"paused for another 1s"):
+            await route(llm)
+        clock.advance(1)
+        assert (await route(llm)).order_number == "#1001", "tried again once the wait asked for is over"
+    assert len(emulator.requests) == 2
+    [warning] = pause_warnings(caplog)
+    assert f"for {paused:g}s" in warning and (f"asked to wait {asked:g}s" in warning) == (asked > PAUSE)
+
+
+async def test_retry_after_in_milliseconds_or_as_a_date_is_read_as_the_client_reads_it() -> None:
+    from orchestrator.llm import _retry_after
+
+    assert _retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert _retry_after({"retry-after": "120"}) == 120
+    assert 3590 < (_retry_after({"retry-after": format_datetime(datetime.now(UTC) + timedelta(hours=1))}) or 0) <= 3600
+    assert _retry_after({"retry-after": "soon"}) is None and _retry_after({}) is None
 
 
 async def test_only_one_call_tries_the_endpoint_after_a_pause(
