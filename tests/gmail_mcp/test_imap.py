@@ -93,6 +93,16 @@ def test_labels_become_atom_keywords_and_come_back_unchanged(label: str) -> None
     assert label_of_keyword("$Forwarded") is None and label_of_keyword("\\Seen") is None
 
 
+def test_a_connection_sends_each_command_at_once(dovecot: DovecotServer) -> None:
+    """Nagle is off: imapclient writes a command's line and its CRLF separately, and with Nagle the CRLF waited for
+    the server's ACK of the line (up to a 40 ms delayed ACK) on every command."""
+    client = endpoint(dovecot, dovecot.new_user()).open()
+    try:
+        assert client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        client.logout()
+
+
 def test_a_cursor_carries_uidvalidity_and_uid_as_one_number() -> None:
     cursor = parse_cursor(str((1796425073 << 32) | 42))
     assert cursor is not None and (cursor.uidvalidity, cursor.last_uid) == (1796425073, 42)
